@@ -1,0 +1,72 @@
+"""gbvstats: design-correct, anonymised, reproducible statistics on gender-based violence.
+
+Public names are re-exported here and nowhere else (see ``__all__``). Submodules are imported
+on first use, so ``gbvstats --version`` and ``import gbvstats`` stay fast.
+
+Errors (see :mod:`gbvstats.errors`)::
+
+    GbvstatsError ─┬─ SpecError ─ DataError ─ ReadError ─ DesignError ─ DisclosureError ─ KeyMissingError
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> "module" (the name is an attribute of it) or "module:" (the name is the module)
+_EXPORTS: dict[str, str] = {
+    # errors
+    "GbvstatsError": "gbvstats.errors",
+    "SpecError": "gbvstats.errors",
+    "DataError": "gbvstats.errors",
+    "ReadError": "gbvstats.errors",
+    "DesignError": "gbvstats.errors",
+    "DisclosureError": "gbvstats.errors",
+    "KeyMissingError": "gbvstats.errors",
+    "GbvstatsWarning": "gbvstats.errors",
+    "ExclusionWarning": "gbvstats.errors",
+    # reading surveys
+    "read_survey": "gbvstats.readers",
+    "Survey": "gbvstats.survey",
+    "load_spec": "gbvstats.spec",
+    # estimation
+    "Design": "gbvstats.design",
+    "Estimates": "gbvstats.estimate",
+    # disclosure control
+    "disclosure": "gbvstats.disclosure:",
+    "rules": "gbvstats.disclosure.rules:",
+    "keys": "gbvstats.keys:",
+    # administrative case records
+    "read_cases": "gbvstats.cases",
+    # indicators, targets, publication
+    "indicators": "gbvstats.indicators:",
+    "targets": "gbvstats.targets:targets",
+    "assess": "gbvstats.targets",
+    "project": "gbvstats.targets",
+    "next_target": "gbvstats.targets",
+    "sample_size": "gbvstats.targets",
+    "minimum_detectable_change": "gbvstats.targets",
+    "publish": "gbvstats.publish",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    try:
+        target = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'gbvstats' has no attribute {name!r}") from None
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    if target.endswith(":"):
+        value = module
+    else:
+        value = getattr(module, attr or name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

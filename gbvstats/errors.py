@@ -1,0 +1,97 @@
+"""Errors and warnings raised by gbvstats.
+
+The hierarchy::
+
+    GbvstatsError
+    ├── SpecError         (also ValueError)  a spec, schema, plan or argument is wrong
+    ├── DataError         (also ValueError)  the data break a rule (bad weights, codes, duplicates ...)
+    │   └── ReadError     (also OSError)     a file is missing, unreadable or of an unknown format
+    ├── DesignError       (also ValueError)  the survey design cannot support the request
+    ├── DisclosureError   (also ValueError)  an output would not be safe to release
+    └── KeyMissingError   (also LookupError) no pseudonymisation key was given at run time
+
+    GbvstatsWarning (UserWarning)            legal but risky input
+    └── ExclusionWarning                     rows were excluded (always counted and reported too)
+
+Every message names the file, the column, up to ten row numbers with the count, and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "GbvstatsError",
+    "SpecError",
+    "DataError",
+    "ReadError",
+    "DesignError",
+    "DisclosureError",
+    "KeyMissingError",
+    "GbvstatsWarning",
+    "ExclusionWarning",
+    "format_rows",
+    "close_matches",
+]
+
+
+class GbvstatsError(Exception):
+    """Base class of every error gbvstats raises on purpose."""
+
+
+class SpecError(GbvstatsError, ValueError):
+    """A spec, schema, table plan or argument is invalid."""
+
+
+class DataError(GbvstatsError, ValueError):
+    """The data break a rule the analysis depends on."""
+
+
+class ReadError(DataError, OSError):
+    """A file is missing, unreadable or in a format gbvstats does not read."""
+
+
+class DesignError(GbvstatsError, ValueError):
+    """The survey design cannot support the requested estimate."""
+
+
+class DisclosureError(GbvstatsError, ValueError):
+    """An output would not meet the disclosure rules."""
+
+
+class KeyMissingError(GbvstatsError, LookupError):
+    """A pseudonymisation key was needed but none was given at run time."""
+
+
+class GbvstatsWarning(UserWarning):
+    """Legal but risky input."""
+
+
+class ExclusionWarning(GbvstatsWarning):
+    """Rows were excluded from an analysis; the count is also in the result's report."""
+
+
+def format_rows(rows: Iterable[int], *, limit: int = 10, base: int = 1) -> str:
+    """Describe row positions for an error message: ``"rows 3, 8, 11 (3 in all)"``.
+
+    ``rows`` are 0-based positions; they are shown ``base``-based (1 = the first data row),
+    at most ``limit`` of them, with the total count.
+    """
+    rows = list(rows)
+    n = len(rows)
+    shown = ", ".join(str(int(r) + base) for r in rows[:limit])
+    more = f", … ({n} in all)" if n > limit else f" ({n} in all)"
+    word = "row" if n == 1 else "rows"
+    return f"{word} {shown}{more}"
+
+
+def close_matches(name: str, options: Sequence[str], n: int = 3) -> str:
+    """A ``"; did you mean 'a', 'b'?"`` suffix listing close matches of ``name`` (or '')."""
+    import difflib
+
+    options = [str(o) for o in options]
+    lowered = {o.lower(): o for o in options}
+    hits = difflib.get_close_matches(str(name).lower(), list(lowered), n=n, cutoff=0.6)
+    if not hits:
+        return ""
+    return "; did you mean " + ", ".join(repr(lowered[h]) for h in hits) + "?"

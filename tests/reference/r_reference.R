@@ -1,0 +1,353 @@
+# Reference values from R `survey` for gbvstats' agreement tests (issue 3).
+#
+#   R version 4.2.2 (2022-10-31), survey 4.1.1 (Lumley), Debian packages r-base-core, r-cran-survey.
+#   Regenerate (from the repository root):
+#       Rscript tests/reference/export_api.R      # api data -> tests/reference/data/*.csv (once)
+#       Rscript tests/reference/r_reference.R > tests/reference/r_output.txt 2>&1
+#   Writes tests/reference/r_values.csv (one row per quantity, full precision, "%.17g") and the derived
+#   data sets and replicate weights in tests/reference/data/. The `call` column of r_values.csv holds
+#   the exact R call that produced each row; this header lists the designs they refer to.
+#
+# Input data are read back from the CSV files the Python tests read (never from data(api)), so both sides
+# see the same numbers. Derived 0/1 variables (defined identically in test_against_r.py):
+#   sch_wide_yes = sch.wide == "Yes";  awards_yes = awards == "Yes";  both_yes = both == "Yes"
+#   zero_in_HM   = stype == "E" & api00 > 700   (0% in strata H and M)
+#   all_in_E     = stype == "E" | api00 > 800   (100% in domain E)
+#
+# Designs (weights always the file's pw):
+#   dstrat      svydesign(id=~1, strata=~stype, weights=~pw, fpc=~fpc, data=apistrat)
+#   dstrat_nofpc svydesign(id=~1, strata=~stype, weights=~pw, data=apistrat)
+#   dclus1      svydesign(id=~dnum, weights=~pw, fpc=~fpc, data=apiclus1)
+#   dclus1_nofpc svydesign(id=~dnum, weights=~pw, data=apiclus1)
+#   dclus2      svydesign(id=~dnum+snum, weights=~pw, fpc=~fpc1+fpc2, data=apiclus2)
+#   dclus2_nofpc svydesign(id=~dnum+snum, weights=~pw, data=apiclus2)
+#   dlonely     svydesign(id=~1, strata=~stratum_l, weights=~pw, data=apistrat_lonely)
+#               apistrat_lonely.csv = apistrat with the H school of smallest snum moved to its own stratum "L"
+#               (a planted singleton stratum), under options(survey.lonely.psu = fail/remove/certainty/
+#               adjust/average)
+#   dbrr        svydesign(id=~dnum, strata=~stratum_brr, weights=~pw, data=apiclus2_brr)
+#               apiclus2_brr.csv = apiclus2 with its 40 districts, sorted by dnum, paired into 20 strata
+#               (stratum_brr = 1 + (rank(dnum) - 1) %/% 2): exactly 2 PSUs per stratum
+#   Replicates: as.svrepdesign(dclus1_nofpc, type="JK1"), as.svrepdesign(dstrat_nofpc, type="JKn"),
+#               as.svrepdesign(dbrr, type="BRR"), as.svrepdesign(dbrr, type="Fay", fay.rho=0.3),
+#               as.svrepdesign(dclus1_nofpc, type="bootstrap", replicates=50) after set.seed(20240101);
+#               all with compress=FALSE; their analysis weights (combined) are written to
+#               data/repw_<name>.csv (columns rw1..rwR) and scale/rscales/mse to data/repw_meta.csv, and
+#               the same statistics are recomputed from svrepdesign(repweights=..., combined.weights=TRUE)
+#               ("user-supplied" cases).
+#   Calibration (population totals from the api population, as in R's own examples):
+#               pop.types = E 4421, H 755, M 1018; pop.schwide = No 1072, Yes 5122;
+#               postStratify(dclus1, ~stype, pop.types); rake(dclus1, list(~stype, ~sch.wide), ...);
+#               calibrate(dclus1, ~stype + api99, c(6194, 755, 1018, 3914069), calfun = "linear" / "raking")
+#               and postStratify / rake on the JK1 replicate design.
+#   gbv         the example GBV survey (data/gbv_example.csv, exported by export_gbv.py from the
+#               generator's 2024 round) -- only when that file exists.
+#
+# CIs: svyciprop with every method (logit, likelihood, asin, beta, mean, xlogit), df = degf(design) of
+# the domain's subset design (svyby passes the subset; degf counts PSUs and strata with nonzero weight).
+# Means/totals/ratios: confint(.., df = degf) ("t") and confint(..) ("wald", normal quantile).
+# deff: deff=TRUE (vs SRS without replacement) -> column deff; deff="replace" -> column deff_wr.
+
+suppressMessages(library(survey))
+options(warn = 1)
+cat(R.version.string, "\n")
+cat("survey", as.character(packageVersion("survey")), "\n")
+
+here <- file.path("tests", "reference")
+dd <- file.path(here, "data")
+rd <- function(f) read.csv(file.path(dd, f), stringsAsFactors = FALSE)
+prep <- function(d) {
+  d$sch_wide_yes <- as.numeric(d$sch.wide == "Yes")
+  d$awards_yes <- as.numeric(d$awards == "Yes")
+  d$both_yes <- as.numeric(d$both == "Yes")
+  d$zero_in_HM <- as.numeric(d$stype == "E" & d$api00 > 700)
+  d$all_in_E <- as.numeric(d$stype == "E" | d$api00 > 800)
+  d
+}
+apistrat <- prep(rd("apistrat.csv"))
+apiclus1 <- prep(rd("apiclus1.csv"))
+apiclus2 <- prep(rd("apiclus2.csv"))
+
+rows <- list()
+g <- function(x) if (length(x) == 0 || is.null(x)) NA_real_ else as.numeric(x)
+add <- function(case, design, statistic, variable, by = "", domain = "", method = "", level = NA,
+                estimate = NA, se = NA, ci_low = NA, ci_high = NA, df = NA, deff = NA, deff_wr = NA,
+                call = "", note = "") {
+  rows[[length(rows) + 1]] <<- data.frame(
+    case = case, design = design, statistic = statistic, variable = variable, by = by,
+    domain = as.character(domain), method = method, level = g(level), estimate = g(estimate),
+    se = g(se), ci_low = g(ci_low), ci_high = g(ci_high), df = g(df), deff = g(deff),
+    deff_wr = g(deff_wr), call = call, note = note, stringsAsFactors = FALSE)
+}
+
+# ---- whole-sample mean / total / ratio: estimate, se, t and wald CIs, deff, deff_wr ------------------
+whole <- function(dname, d, stat, var, den = NULL) {
+  f <- as.formula(paste0("~", var))
+  df <- degf(d)
+  if (stat == "ratio") {
+    fd <- as.formula(paste0("~", den))
+    m <- svyratio(f, fd, d)
+    est <- coef(m); se <- SE(m); dfx <- NA; dwr <- NA
+    call <- sprintf("svyratio(%s, %s, %s)", deparse(f), deparse(fd), dname)
+    vname <- paste0(var, "/", den)
+  } else {
+    FUN <- if (stat == "mean") svymean else svytotal
+    m <- FUN(f, d, deff = TRUE)
+    m2 <- FUN(f, d, deff = "replace")
+    est <- coef(m); se <- SE(m); dfx <- deff(m); dwr <- deff(m2)
+    call <- sprintf("svy%s(%s, %s, deff=TRUE); deff='replace' for deff_wr", stat, deparse(f), dname)
+    vname <- var
+  }
+  ci_t <- confint(m, df = df)
+  ci_z <- confint(m)
+  case <- paste(dname, stat, vname, sep = ":")
+  add(paste0(case, ":t"), dname, stat, vname, method = "t", level = 0.95, estimate = est, se = se,
+      ci_low = ci_t[1], ci_high = ci_t[2], df = df, deff = dfx, deff_wr = dwr,
+      call = paste0(call, "; confint(m, df=degf(", dname, "))"))
+  add(paste0(case, ":wald"), dname, stat, vname, method = "wald", level = 0.95, estimate = est, se = se,
+      ci_low = ci_z[1], ci_high = ci_z[2], df = df, deff = dfx, deff_wr = dwr,
+      call = paste0(call, "; confint(m)"))
+}
+
+# ---- by-domain mean / total / ratio via svyby ----------------------------------------------------------
+domain_df <- function(d, by) {
+  f <- d$variables[[by]]
+  lv <- sort(unique(f))
+  setNames(sapply(lv, function(l) degf(d[f == l, ])), lv)
+}
+deffcol <- function(m) as.numeric(as.data.frame(m)[[grep("^DEff", names(m))[1]]])
+byd <- function(dname, d, stat, var, by, den = NULL) {
+  f <- as.formula(paste0("~", var)); fb <- as.formula(paste0("~", by))
+  dfs <- domain_df(d, by)
+  if (stat == "ratio") {
+    fd <- as.formula(paste0("~", den))
+    m <- svyby(f, fb, d, svyratio, denominator = fd)
+    dfx <- rep(NA, length(dfs)); dwr <- dfx
+    call <- sprintf("svyby(%s, %s, %s, svyratio, denominator=%s)", deparse(f), deparse(fb), dname, deparse(fd))
+    vname <- paste0(var, "/", den)
+  } else {
+    FUN <- if (stat == "mean") svymean else svytotal
+    m <- svyby(f, fb, d, FUN, deff = TRUE)
+    m2 <- svyby(f, fb, d, FUN, deff = "replace")
+    dfx <- deffcol(m); dwr <- deffcol(m2)
+    call <- sprintf("svyby(%s, %s, %s, svy%s, deff=TRUE); deff='replace' for deff_wr",
+                    deparse(f), deparse(fb), dname, stat)
+    vname <- var
+  }
+  est <- coef(m); se <- SE(m); lv <- as.character(m[[by]])
+  stopifnot(identical(lv, names(dfs)))
+  ci_z <- confint(m)
+  for (i in seq_along(lv)) {
+    dfi <- dfs[[i]]
+    q <- qt(0.975, dfi)
+    add(paste(dname, stat, vname, by, lv[i], "t", sep = ":"), dname, stat, vname, by, lv[i], "t", 0.95,
+        est[i], se[i], est[i] - q * se[i], est[i] + q * se[i], dfi, dfx[i], dwr[i],
+        paste0(call, "; est -/+ qt(0.975, degf(domain)) * se"))
+    add(paste(dname, stat, vname, by, lv[i], "wald", sep = ":"), dname, stat, vname, by, lv[i], "wald",
+        0.95, est[i], se[i], ci_z[i, 1], ci_z[i, 2], dfi, dfx[i], dwr[i], paste0(call, "; confint(m)"))
+  }
+}
+
+# ---- svyciprop with every method, whole sample and by domain (svyby) ------------------------------------
+ciprop_methods <- c("logit", "likelihood", "asin", "beta", "mean", "xlogit")
+ciprops <- function(dname, d, var, by = NULL, level = 0.95) {
+  f <- as.formula(paste0("~", var))
+  for (meth in ciprop_methods) {
+    if (is.null(by)) {
+      note <- ""
+      p <- withCallingHandlers(svyciprop(f, d, method = meth, level = level),
+                               warning = function(w) { note <<- conditionMessage(w); invokeRestart("muffleWarning") })
+      ci <- attr(p, "ci")
+      add(paste(dname, "proportion", var, meth, level, sep = ":"), dname, "proportion", var, "", "", meth,
+          level, p[1], sqrt(attr(p, "var")), ci[1], ci[2], degf(d), NA, NA,
+          sprintf("svyciprop(%s, %s, method='%s', level=%s)", deparse(f), dname, meth, level), note)
+    } else {
+      fb <- as.formula(paste0("~", by))
+      dfs <- domain_df(d, by)
+      note <- ""
+      m <- tryCatch(withCallingHandlers(
+        svyby(f, fb, d, svyciprop, method = meth, level = level, vartype = c("se", "ci")),
+        warning = function(w) { note <<- conditionMessage(w); invokeRestart("muffleWarning") }),
+        error = function(e) e)
+      if (inherits(m, "error")) {
+        # svyby stops at the first failing domain: redo domain by domain exactly as svyby subsets
+        # (design[by == level, ]) and record R's error for the domains where svyciprop fails.
+        fv <- d$variables[[by]]
+        for (l in names(dfs)) {
+          note <- ""
+          p <- tryCatch(withCallingHandlers(svyciprop(f, d[fv == l, ], method = meth, level = level),
+                        warning = function(w) { note <<- conditionMessage(w); invokeRestart("muffleWarning") }),
+                        error = function(e) e)
+          call <- sprintf("svyciprop(%s, %s[%s == '%s', ], method='%s', level=%s)", deparse(f), dname, by, l,
+                          meth, level)
+          case <- paste(dname, "proportion", var, by, l, meth, level, sep = ":")
+          if (inherits(p, "error")) {
+            add(case, dname, "error", var, by, l, meth, level, df = dfs[[l]], call = call,
+                note = conditionMessage(p))
+          } else {
+            ci <- attr(p, "ci")
+            add(case, dname, "proportion", var, by, l, meth, level, p[1], sqrt(attr(p, "var")), ci[1], ci[2],
+                dfs[[l]], NA, NA, call, note)
+          }
+        }
+        next
+      }
+      lv <- as.character(m[[by]])
+      stopifnot(identical(lv, names(dfs)))
+      ci <- confint(m)
+      for (i in seq_along(lv))
+        add(paste(dname, "proportion", var, by, lv[i], meth, level, sep = ":"), dname, "proportion", var,
+            by, lv[i], meth, level, coef(m)[i], SE(m)[i], ci[i, 1], ci[i, 2], dfs[[i]], NA, NA,
+            sprintf("svyby(%s, %s, %s, svyciprop, method='%s', level=%s, vartype=c('se','ci'))",
+                    deparse(f), deparse(fb), dname, meth, level), note)
+    }
+  }
+}
+
+# ---- designs -----------------------------------------------------------------------------------------
+dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = apistrat)
+dstrat_nofpc <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistrat)
+dclus1 <- svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = apiclus1)
+dclus1_nofpc <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1)
+dclus2 <- svydesign(id = ~dnum + snum, weights = ~pw, fpc = ~fpc1 + fpc2, data = apiclus2)
+dclus2_nofpc <- svydesign(id = ~dnum + snum, weights = ~pw, data = apiclus2)
+designs <- list(dstrat = dstrat, dstrat_nofpc = dstrat_nofpc, dclus1 = dclus1, dclus1_nofpc = dclus1_nofpc,
+                dclus2 = dclus2, dclus2_nofpc = dclus2_nofpc)
+
+for (dn in names(designs)) { cat("design", dn, "\n")
+  d <- designs[[dn]]
+  whole(dn, d, "mean", "api00")
+  whole(dn, d, "total", "api.stu")
+  whole(dn, d, "mean", "sch_wide_yes")
+  whole(dn, d, "ratio", "api00", "api99")
+  byd(dn, d, "mean", "api00", "stype")
+  byd(dn, d, "total", "api.stu", "stype")
+  byd(dn, d, "mean", "sch_wide_yes", "stype")
+  byd(dn, d, "ratio", "api00", "stype", den = "api99")
+  ciprops(dn, d, "sch_wide_yes")
+  ciprops(dn, d, "sch_wide_yes", by = "stype")
+  ciprops(dn, d, "awards_yes", by = "both_yes")
+}
+# other confidence levels
+ciprops("dclus1", dclus1, "sch_wide_yes", by = "stype", level = 0.9)
+ciprops("dclus2", dclus2, "awards_yes", level = 0.99)
+# 0% and 100% domains
+ciprops("dstrat", dstrat, "zero_in_HM", by = "stype")
+ciprops("dstrat", dstrat, "all_in_E", by = "stype")
+ciprops("dclus1", dclus1, "zero_in_HM", by = "stype")
+ciprops("dclus1", dclus1, "all_in_E", by = "stype")
+
+# ---- lonely PSU --------------------------------------------------------------------------------------
+lonely <- apistrat
+lonely$stratum_l <- lonely$stype
+hsn <- min(lonely$snum[lonely$stype == "H"])
+lonely$stratum_l[lonely$snum == hsn] <- "L"
+write.csv(lonely[, setdiff(names(lonely), c("sch_wide_yes", "awards_yes", "both_yes", "zero_in_HM", "all_in_E"))],
+          file.path(dd, "apistrat_lonely.csv"), row.names = FALSE)
+lonely <- prep(rd("apistrat_lonely.csv"))
+for (opt in c("fail", "remove", "certainty", "adjust", "average")) {
+  options(survey.lonely.psu = opt)
+  dn <- paste0("dlonely_", opt)
+  d <- svydesign(id = ~1, strata = ~stratum_l, weights = ~pw, data = lonely)
+  if (opt == "fail") {
+    msg <- tryCatch({ svymean(~api00, d); "no error" }, error = function(e) conditionMessage(e))
+    add(paste0(dn, ":mean:api00:error"), dn, "error", "api00", call = "svymean(~api00, dlonely)", note = msg)
+    next
+  }
+  whole(dn, d, "mean", "api00")
+  whole(dn, d, "total", "api.stu")
+  byd(dn, d, "mean", "api00", "sch.wide")
+  ciprops(dn, d, "awards_yes")
+}
+options(survey.lonely.psu = "fail")
+
+# ---- replicate designs -------------------------------------------------------------------------------
+brr <- apiclus2
+ud <- sort(unique(brr$dnum))
+brr$stratum_brr <- 1 + (match(brr$dnum, ud) - 1) %/% 2
+write.csv(brr[, setdiff(names(brr), c("sch_wide_yes", "awards_yes", "both_yes", "zero_in_HM", "all_in_E"))],
+          file.path(dd, "apiclus2_brr.csv"), row.names = FALSE)
+brr <- prep(rd("apiclus2_brr.csv"))
+dbrr <- svydesign(id = ~dnum, strata = ~stratum_brr, weights = ~pw, data = brr)
+whole("dbrr", dbrr, "mean", "api00")
+whole("dbrr", dbrr, "total", "api.stu")
+
+set.seed(20240101)
+reps <- list(
+  jk1 = list(base = "dclus1_nofpc", data = "apiclus1.csv", d = as.svrepdesign(dclus1_nofpc, type = "JK1", compress = FALSE)),
+  jkn = list(base = "dstrat_nofpc", data = "apistrat.csv", d = as.svrepdesign(dstrat_nofpc, type = "JKn", compress = FALSE)),
+  brr = list(base = "dbrr", data = "apiclus2_brr.csv", d = as.svrepdesign(dbrr, type = "BRR", compress = FALSE)),
+  fay = list(base = "dbrr", data = "apiclus2_brr.csv", d = as.svrepdesign(dbrr, type = "Fay", fay.rho = 0.3, compress = FALSE)),
+  boot = list(base = "dclus1_nofpc", data = "apiclus1.csv", d = as.svrepdesign(dclus1_nofpc, type = "bootstrap", replicates = 50, compress = FALSE))
+)
+reps$jk1_mse <- list(base = "dclus1_nofpc", data = "apiclus1.csv",
+                     d = as.svrepdesign(dclus1_nofpc, type = "JK1", compress = FALSE, mse = TRUE))
+meta <- list()
+for (nm in names(reps)) {
+  r <- reps[[nm]]$d
+  dn <- paste0("rep_", nm)
+  rw <- as.matrix(weights(r, "analysis"))
+  rwt <- apply(rw, 2, function(x) sprintf("%.17g", x))
+  colnames(rwt) <- paste0("rw", seq_len(ncol(rw)))
+  write.csv(rwt, file.path(dd, paste0("repw_", nm, ".csv")), row.names = FALSE, quote = FALSE)
+  meta[[nm]] <- data.frame(name = nm, base = reps[[nm]]$base, data = reps[[nm]]$data, type = r$type,
+                           replicates = ncol(rw), scale = sprintf("%.17g", r$scale),
+                           rscales = paste(sprintf("%.17g", r$rscales), collapse = ";"),
+                           mse = r$mse, rho = if (is.null(r$rho)) NA else r$rho, degf = degf(r))
+  wide <- function(dn2, d) {
+    whole(dn2, d, "mean", "api00")
+    whole(dn2, d, "total", "api.stu")
+    whole(dn2, d, "mean", "sch_wide_yes")
+    whole(dn2, d, "ratio", "api00", "api99")
+    byd(dn2, d, "mean", "api00", "stype")
+    byd(dn2, d, "total", "api.stu", "stype")
+    byd(dn2, d, "ratio", "api00", "stype", den = "api99")
+  }
+  wide(dn, r)
+  # the same from the exported weights, as a user would supply them
+  ud <- rd(reps[[nm]]$data)
+  ud <- prep(ud)
+  rwu <- rd(paste0("repw_", nm, ".csv"))
+  u <- svrepdesign(data = ud, weights = ~pw, repweights = as.matrix(rwu), type = "other",
+                   scale = r$scale, rscales = r$rscales, mse = r$mse, combined.weights = TRUE)
+  wide(paste0("user_", nm), u)
+}
+write.csv(do.call(rbind, meta), file.path(dd, "repw_meta.csv"), row.names = FALSE)
+
+# ---- calibration -------------------------------------------------------------------------------------
+pop.types <- data.frame(stype = c("E", "H", "M"), Freq = c(4421, 755, 1018))
+pop.schwide <- data.frame(sch.wide = c("No", "Yes"), Freq = c(1072, 5122))
+cal <- list(
+  ps_dclus1 = postStratify(dclus1, ~stype, pop.types),
+  rake_dclus1 = rake(dclus1, list(~stype, ~sch.wide), list(pop.types, pop.schwide)),
+  callin_dclus1 = calibrate(dclus1, ~stype + api99, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, api99 = 3914069),
+                            calfun = "linear"),
+  calrake_dclus1 = calibrate(dclus1, ~stype + api99, c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, api99 = 3914069),
+                             calfun = "raking"),
+  ps_jk1 = postStratify(reps$jk1$d, ~stype, pop.types),
+  rake_jk1 = rake(reps$jk1$d, list(~stype, ~sch.wide), list(pop.types, pop.schwide))
+)
+for (nm in names(cal)) {
+  d <- cal[[nm]]
+  whole(nm, d, "mean", "api00")
+  whole(nm, d, "total", "api.stu")
+  whole(nm, d, "total", "enroll")
+  whole(nm, d, "mean", "sch_wide_yes")
+  byd(nm, d, "mean", "api00", "stype")
+  byd(nm, d, "mean", "api00", "awards")
+  if (!grepl("jk1", nm)) ciprops(nm, d, "awards_yes", by = "stype")
+}
+
+# ---- the example GBV survey --------------------------------------------------------------------------
+gbv_file <- file.path(dd, "gbv_example.csv")
+if (file.exists(gbv_file)) {
+  source(file.path(here, "r_reference_gbv.R"))
+}
+
+out <- do.call(rbind, rows)
+stopifnot(!anyDuplicated(out$case))
+num <- c("level", "estimate", "se", "ci_low", "ci_high", "df", "deff", "deff_wr")
+for (cn in num) out[[cn]] <- ifelse(is.na(out[[cn]]), "NA", sprintf("%.17g", out[[cn]]))
+write.csv(out, file.path(here, "r_values.csv"), row.names = FALSE)
+cat("wrote", nrow(out), "reference rows to", file.path(here, "r_values.csv"), "\n")
+print(head(out[, c("case", "estimate", "se", "ci_low", "ci_high", "df")], 20))

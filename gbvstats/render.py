@@ -1,0 +1,225 @@
+"""Writers for :class:`~gbvstats.tables.Table`: CSV, XLSX, Markdown and HTML, with deterministic bytes.
+
+Every writer returns ``bytes`` (or ``str``) built only from ``Table.display()`` and ``Table.notes()``, so
+the marks and the removal of suppressed values happen in one place. The same tables always give the same
+bytes: no timestamps, fixed zip entry dates and workbook properties in XLSX, ``\\n`` line endings, UTF-8.
+Writing files is :func:`write_atomic`'s job (temporary file, then ``os.replace``).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from gbvstats.tables import Table, Column
+>>> from gbvstats import render
+>>> t = Table("t", {"vi": "Bảng", "en": "Table"}, pd.DataFrame({"a": ["x"], "n": [3]}),
+...           (Column("a", {"vi": "A", "en": "A"}), Column("n", {"vi": "Số", "en": "N"}, "count")))
+>>> render.to_csv(t).decode("utf-8-sig")
+'A,Số / N\\nx,3\\n'
+>>> render.to_xlsx([t]) == render.to_xlsx([t])
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import os
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Sequence
+
+from .tables import Table
+
+__all__ = ["to_csv", "to_markdown", "to_html", "to_html_fragment", "to_xlsx", "write_atomic", "FIXED_TIMESTAMP"]
+
+#: the timestamp written wherever a file format insists on one
+FIXED_TIMESTAMP = "2000-01-01T00:00:00Z"
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def to_csv(table: Table, lang: str = "both") -> bytes:
+    """The table body as CSV (UTF-8 with a byte-order mark so spreadsheet programs read Vietnamese)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    shown = table.display(lang)
+    w.writerow(list(shown.columns))
+    w.writerows(shown.values.tolist())
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def _md_escape(s: str) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(table: Table, lang: str = "both") -> str:
+    """The table as GitHub-flavoured Markdown with its title and footnotes."""
+    shown = table.display(lang)
+    lines = [f"### {_md_escape(table.title_text(lang))}", ""]
+    lines.append("| " + " | ".join(_md_escape(c) for c in shown.columns) + " |")
+    aligns = ["---" if c.format in ("text", "verdict", "mark") else "---:" for c in table.columns]
+    lines.append("| " + " | ".join(aligns) + " |")
+    for row in shown.values.tolist():
+        lines.append("| " + " | ".join(_md_escape(v) for v in row) + " |")
+    notes = table.notes(lang)
+    if notes:
+        lines.append("")
+        lines.extend(f"- {_md_escape(n)}" for n in notes)
+    return "\n".join(lines) + "\n"
+
+
+_CSS = """
+body{font-family:"Noto Sans","DejaVu Sans",Arial,sans-serif;margin:2em auto;max-width:70em;color:#222;line-height:1.4}
+h1{font-size:1.5em} h2{font-size:1.15em;margin-top:2.2em}
+table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
+th,td{border-bottom:1px solid #ccc;padding:.3em .6em;vertical-align:top}
+th{background:#f2f2f2;text-align:left;position:sticky;top:0}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.v-met{color:#1a6b2f;font-weight:600} td.v-not-met{color:#a11d21;font-weight:600} td.v-cannot-tell{color:#7a5b00}
+ol.notes{font-size:.85em;color:#444} figure{margin:1.5em 0} figure img{max-width:100%;border:1px solid #eee}
+figcaption{font-size:.9em;color:#444}
+""".strip()
+
+
+def to_html_fragment(table: Table, lang: str = "both") -> str:
+    """One table as an HTML ``<section>`` (title, table, footnotes)."""
+    shown = table.display(lang)
+    e = html.escape
+    out = [f'<section id="{e(table.id)}">', f"<h2>{e(table.title_text(lang))}</h2>", "<table>", "<thead><tr>"]
+    out += [f'<th scope="col">{e(c)}</th>' for c in shown.columns]
+    out.append("</tr></thead><tbody>")
+    verdict_cols = {i for i, c in enumerate(table.columns) if c.format == "verdict"}
+    raw_verdicts = {i: table.frame[table.columns[i].key].astype(str).tolist() for i in verdict_cols}
+    for r, row in enumerate(shown.values.tolist()):
+        cells = []
+        for i, (v, c) in enumerate(zip(row, table.columns)):
+            cls = "num" if c.format not in ("text", "verdict", "mark") else ""
+            if i in verdict_cols:
+                cls = "v-" + raw_verdicts[i][r].replace(" ", "-")
+            tag = "th scope=\"row\"" if i == 0 else "td"
+            attr = f' class="{cls}"' if cls and i else ""
+            cells.append(f"<{tag}{attr}>{e(str(v))}</{tag.split()[0]}>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    notes = table.notes(lang)
+    if notes:
+        out.append('<ol class="notes">' + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ol>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def to_html(tables: Sequence[Table], *, title: str = "gbvstats", lang: str = "both",
+            figures: Sequence[tuple[str, str]] = (), intro: Sequence[str] = ()) -> str:
+    """A standalone HTML page with every table (and figures given as ``(src, caption)`` pairs)."""
+    e = html.escape
+    parts = ["<!DOCTYPE html>", '<html lang="vi">', "<head>", '<meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             f"<title>{e(title)}</title>", f"<style>\n{_CSS}\n</style>", "</head>", "<body>", f"<h1>{e(title)}</h1>"]
+    parts += [f"<p>{e(p)}</p>" for p in intro]
+    if tables:
+        parts.append("<nav><ul>" + "".join(f'<li><a href="#{e(t.id)}">{e(t.title_text(lang))}</a></li>'
+                                            for t in tables) + "</ul></nav>")
+    parts += [to_html_fragment(t, lang) for t in tables]
+    for src, caption in figures:
+        parts.append(f'<figure><img src="{e(src)}" alt="{e(caption)}"><figcaption>{e(caption)}</figcaption></figure>')
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+def _sheet_names(tables: Sequence[Table]) -> list[str]:
+    names, seen = [], set()
+    for t in tables:
+        base = re.sub(r"[\[\]:*?/\\]", "_", t.id)[:31] or "table"
+        name, i = base, 2
+        while name.lower() in seen:
+            suffix = f"_{i}"
+            name, i = base[: 31 - len(suffix)] + suffix, i + 1
+        seen.add(name.lower())
+        names.append(name)
+    return names
+
+
+def to_xlsx(tables: Sequence[Table], lang: str = "both") -> bytes:
+    """One workbook, one sheet per table: title, frozen header row, the cells, then the footnotes.
+
+    Numbers are written as the displayed text (marks included), so a suppressed value cannot be
+    recovered from a cell's underlying value. The bytes are deterministic (fixed workbook dates and
+    zip entry dates).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="F2F2F2")
+    for t, name in zip(tables, _sheet_names(tables)):
+        ws = wb.create_sheet(name)
+        shown = t.display(lang)
+        ws.cell(row=1, column=1, value=t.title_text(lang)).font = Font(bold=True, size=12)
+        for j, h in enumerate(shown.columns, start=1):
+            c = ws.cell(row=2, column=j, value=str(h))
+            c.font, c.fill = bold, head_fill
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+        for i, row in enumerate(shown.values.tolist(), start=3):
+            for j, (v, col) in enumerate(zip(row, t.columns), start=1):
+                c = ws.cell(row=i, column=j, value=str(v))
+                if col.format not in ("text", "verdict", "mark"):
+                    c.alignment = Alignment(horizontal="right")
+        ws.freeze_panes = "B3"
+        r = 3 + len(shown) + 1
+        for note in t.notes(lang):
+            ws.cell(row=r, column=1, value=note).alignment = Alignment(wrap_text=False)
+            r += 1
+        for j, h in enumerate(shown.columns, start=1):
+            width = max([len(str(h)) // 2 + 2] + [len(str(v)) + 2 for v in shown.iloc[:, j - 1]])
+            ws.column_dimensions[ws.cell(row=2, column=j).column_letter].width = min(max(width, 8), 40)
+    wb.properties.creator = "gbvstats"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _normalise_zip(buf.getvalue())
+
+
+def _normalise_zip(data: bytes) -> bytes:
+    """Rewrite an OOXML zip with fixed entry dates and fixed core-property timestamps."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                text = content.decode("utf-8")
+                text = re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                              lambda m: m.group(1) + FIXED_TIMESTAMP + m.group(3), text)
+                content = text.encode("utf-8")
+            zi = zipfile.ZipInfo(info.filename, date_time=_ZIP_DATE)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            dst.writestr(zi, content)
+    return out.getvalue()
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+
+    An interrupted write never leaves a half-written file under the final name.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path

@@ -1,0 +1,230 @@
+"""Figures for publication: progress toward targets, a forest plot of localities, a trend with projection.
+
+matplotlib is imported inside the functions (``import gbvstats`` stays light) and only its object API is
+used (``Figure`` + the Agg canvas): no pyplot, no global state changed in the user's session. Output bytes
+are deterministic: PNG without ``Software`` metadata, SVG without date/creator, with a fixed
+``svg.hashsalt`` and text as paths.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from gbvstats import figures
+>>> f = pd.DataFrame({"locality": ["A", "B"], "estimate": [0.2, 0.55], "ci_low": [0.15, 0.5],
+...                   "ci_high": [0.25, 0.6], "target": [0.5, 0.5], "verdict": ["not met", "met"]})
+>>> fig = figures.progress_figure(f, label="locality", title="Help-seeking")
+>>> figures.to_bytes(fig, "svg") == figures.to_bytes(figures.progress_figure(f, label="locality", title="Help-seeking"), "svg")
+True
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from .errors import SpecError
+
+__all__ = ["progress_figure", "forest_figure", "trend_figure", "to_bytes", "FORMATS"]
+
+Format = Literal["png", "svg"]
+FORMATS = get_args(Format)
+
+VERDICT_COLOURS = {"met": "#1b7837", "not met": "#b2182b", "cannot tell": "#d08c00"}
+VERDICT_LEGEND = {"met": "Đạt / met", "not met": "Chưa đạt / not met", "cannot tell": "Chưa kết luận được / cannot tell yet"}
+NEUTRAL = "#2b5d8a"
+_RC = {
+    "svg.hashsalt": "gbvstats",
+    "svg.fonttype": "path",
+    "font.family": "DejaVu Sans",
+    "font.size": 9.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _rc():
+    import matplotlib
+
+    return matplotlib.rc_context(_RC)
+
+
+def _percent_axis(ax, axis: str = "x") -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
+def _need(frame: pd.DataFrame, cols: list[str], what: str) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise SpecError(f"{what}: the frame has no column(s) {', '.join(map(repr, missing))}")
+
+
+def progress_figure(frame: pd.DataFrame, *, label: str, title: str = "", xlabel: str = "Tỷ lệ / Percent"):
+    """Each locality's estimate with its CI against its target, coloured by verdict.
+
+    ``frame`` columns: ``label``, ``estimate``, ``ci_low``, ``ci_high``, ``target``, ``verdict``. Rows whose
+    estimate is missing (suppressed or unreliable) are listed but not drawn.
+    """
+    _need(frame, [label, "estimate", "ci_low", "ci_high", "target", "verdict"], "progress_figure")
+    with _rc():
+        f = frame.reset_index(drop=True)
+        k = len(f)
+        fig = _figure(7.5, 1.2 + 0.45 * max(k, 2))
+        ax = fig.add_subplot()
+        y = np.arange(k)[::-1]
+        est = pd.to_numeric(f["estimate"], errors="coerce").to_numpy(float)
+        lo = pd.to_numeric(f["ci_low"], errors="coerce").to_numpy(float)
+        hi = pd.to_numeric(f["ci_high"], errors="coerce").to_numpy(float)
+        tg = pd.to_numeric(f["target"], errors="coerce").to_numpy(float)
+        verdicts = f["verdict"].astype(str).to_numpy()
+        for v, colour in VERDICT_COLOURS.items():
+            m = (verdicts == v) & ~np.isnan(est)
+            if m.any():
+                ax.errorbar(est[m], y[m], xerr=[est[m] - lo[m], hi[m] - est[m]], fmt="o", color=colour,
+                            ecolor=colour, elinewidth=2.2, capsize=4, markersize=7, label=VERDICT_LEGEND[v], zorder=3)
+        other = ~np.isin(verdicts, list(VERDICT_COLOURS)) & ~np.isnan(est)
+        if other.any():
+            ax.errorbar(est[other], y[other], xerr=[est[other] - lo[other], hi[other] - est[other]], fmt="o",
+                        color=NEUTRAL, capsize=4, zorder=3)
+        mt = ~np.isnan(tg)
+        if mt.any():
+            ax.scatter(tg[mt], y[mt], marker="|", s=420, linewidths=2.5, color="#222222", zorder=4,
+                       label="Chỉ tiêu / target")
+        for yi, e in zip(y, est):
+            if np.isnan(e):
+                ax.text(0.01, yi, "* không công bố / not shown", va="center", fontsize=8, color="#666666")
+        ax.set_yticks(y, [str(s) for s in f[label]])
+        ax.set_xlim(0, 1)
+        ax.set_ylim(-0.7, k - 0.3)
+        _percent_axis(ax)
+        ax.grid(axis="x", color="#dddddd", linewidth=0.8, zorder=0)
+        ax.set_xlabel(xlabel)
+        if title:
+            ax.set_title(title, loc="left", fontsize=10.5)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.6 / max(k, 2)), ncol=4, frameon=False,
+                  fontsize=8)
+        return fig
+
+
+def forest_figure(frame: pd.DataFrame, *, label: str, group: str | None = None, reference: float | None = None,
+                  reference_label: str = "", title: str = "", xlabel: str = "Tỷ lệ / Percent"):
+    """Forest plot: one row per locality (e.g. districts grouped by province), estimate and CI.
+
+    Rows with a missing estimate (fewer than 25 cases, or suppressed) are shown as ``*`` without a number.
+    ``reference`` draws a vertical line (e.g. the national estimate or the target).
+    """
+    _need(frame, [label, "estimate", "ci_low", "ci_high"], "forest_figure")
+    with _rc():
+        f = frame.reset_index(drop=True)
+        k = len(f)
+        fig = _figure(7.5, 1.3 + 0.24 * max(k, 3))
+        ax = fig.add_subplot()
+        y = np.arange(k)[::-1].astype(float)
+        est = pd.to_numeric(f["estimate"], errors="coerce").to_numpy(float)
+        lo = pd.to_numeric(f["ci_low"], errors="coerce").to_numpy(float)
+        hi = pd.to_numeric(f["ci_high"], errors="coerce").to_numpy(float)
+        ok = ~np.isnan(est)
+        ax.hlines(y[ok], lo[ok], hi[ok], color=NEUTRAL, linewidth=1.8, zorder=2)
+        ax.plot(est[ok], y[ok], "s", color=NEUTRAL, markersize=5, zorder=3)
+        for yi in y[~ok]:
+            ax.text(0.005, yi, "*", va="center", fontsize=10, color="#666666")
+        labels = [str(s) for s in f[label]]
+        if group is not None and group in f.columns:
+            groups = f[group].astype(str).to_numpy()
+            boundaries = np.flatnonzero(groups[1:] != groups[:-1])
+            for b in boundaries:
+                ax.axhline(y[b] - 0.5, color="#999999", linewidth=0.6)
+            starts = np.r_[0, boundaries + 1]
+            for s in starts:
+                ax.text(1.0, y[s], groups[s], ha="right", va="center", fontsize=8.5, color="#555555",
+                        fontweight="bold", transform=ax.get_yaxis_transform())
+        if reference is not None and np.isfinite(reference):
+            ax.axvline(reference, color="#444444", linestyle="--", linewidth=1)
+            if reference_label:
+                ax.text(reference, k - 0.4, f" {reference_label}", fontsize=8, color="#444444", va="bottom")
+        ax.set_yticks(y, labels)
+        ax.set_ylim(-0.7, k - 0.1)
+        upper = np.nanmax(hi) if ok.any() else 1.0
+        ax.set_xlim(0, min(1.0, max(0.1, float(upper) * 1.15)))
+        _percent_axis(ax)
+        ax.grid(axis="x", color="#e5e5e5", linewidth=0.8, zorder=0)
+        ax.set_xlabel(xlabel)
+        if title:
+            ax.set_title(title, loc="left", fontsize=10.5)
+        return fig
+
+
+def trend_figure(rounds: pd.DataFrame, projection=None, *, target: float | None = None,
+                 target_year: int | None = None, title: str = "", ylabel: str = "Tỷ lệ / Percent",
+                 series: str | None = None):
+    """Estimates by survey round with CIs, the fitted logit trend and its interval to the target year,
+    and the target.
+
+    ``rounds`` columns: ``year``, ``estimate``, ``ci_low``, ``ci_high`` (and ``series`` to draw several
+    localities). ``projection`` is a :class:`gbvstats.targets.Projection` (or a mapping series ->
+    Projection).
+    """
+    _need(rounds, ["year", "estimate", "ci_low", "ci_high"], "trend_figure")
+    with _rc():
+        fig = _figure(7.5, 4.2)
+        ax = fig.add_subplot()
+        palette = ["#2b5d8a", "#c05a1a", "#5a8a2b", "#7b3f9e", "#8a6d2b", "#2b8a86"]
+        if series and series in rounds.columns:
+            keys = list(dict.fromkeys(rounds[series].tolist()))
+        else:
+            keys = [None]
+        projections = projection if isinstance(projection, dict) else {keys[0]: projection}
+        for i, key in enumerate(keys):
+            colour = palette[i % len(palette)]
+            r = rounds if key is None else rounds[rounds[series] == key]
+            yr = r["year"].to_numpy(float)
+            est = r["estimate"].to_numpy(float)
+            off = (i - (len(keys) - 1) / 2) * 0.06
+            ax.errorbar(yr + off, est, yerr=[est - r["ci_low"].to_numpy(float), r["ci_high"].to_numpy(float) - est],
+                        fmt="o", color=colour, capsize=3, label=str(key) if key is not None else "Ước lượng / estimate")
+            pr = projections.get(key)
+            if pr is not None:
+                grid = np.linspace(min(pr.years), pr.target_year, 60)
+                c = pr.curve(grid)
+                ax.plot(c["year"], c["fit"], color=colour, linewidth=1.4)
+                ax.fill_between(c["year"], c["low"], c["high"], color=colour, alpha=0.15, linewidth=0)
+                ax.plot([pr.target_year], [pr.projected], "D", color=colour, markersize=5, markerfacecolor="white")
+        if target is not None:
+            ax.axhline(target, color="#222222", linestyle="--", linewidth=1.1)
+            label = f"Chỉ tiêu / target {100 * target:.0f}%" + (f" ({target_year})" if target_year else "")
+            ax.text(ax.get_xlim()[0], target, " " + label, va="bottom", fontsize=8.5, color="#222222")
+        years = sorted(set(rounds["year"].astype(int).tolist()) | ({target_year} if target_year else set()))
+        ax.set_xticks(years, [str(y) for y in years])
+        top = max(float(np.nanmax(rounds["ci_high"].to_numpy(float))), target or 0.0)
+        ax.set_ylim(0, min(1.0, top * 1.2 + 0.02))
+        _percent_axis(ax, "y")
+        ax.grid(axis="y", color="#e5e5e5", linewidth=0.8)
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel("Năm / Year")
+        if title:
+            ax.set_title(title, loc="left", fontsize=10.5)
+        ax.legend(loc="upper left", frameon=False, fontsize=8)
+        return fig
+
+
+def to_bytes(fig, fmt: str = "png", *, dpi: int = 150) -> bytes:
+    """The figure as PNG or SVG bytes with no timestamp or software metadata (deterministic)."""
+    if fmt not in FORMATS:
+        raise SpecError(f"fmt = {fmt!r} is not one of {', '.join(map(repr, FORMATS))}")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
+    with _rc():
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata)
+    return buf.getvalue()

@@ -1,0 +1,506 @@
+"""The survey design: weights, strata, multistage clusters, fpc, lonely-PSU policy, replicates.
+
+A :class:`Design` is a value (a frozen dataclass). It keeps the *whole* data frame: domains are
+estimated by zeroing weights, never by dropping rows, so every PSU and stratum stays in the
+variance (R survey's convention for ``subset()`` / ``svyby``).
+
+Strata and clusters are integer-coded once, here (``pd.factorize``); the estimators and the
+variance engine (:mod:`gbvstats.variance`) only ever see integer codes.
+
+Conventions follow R survey 4.1 ``svydesign``/``svyrecvar``:
+
+- stage 1 is sampled with replacement unless ``fpc`` is given;
+- when ``fpc`` is given for several stages, every stage contributes (multistage variance);
+  stages after the last ``fpc`` column are taken as fully enumerated (no contribution);
+- ``fpc`` values all <= 1 are sampling fractions, otherwise population counts; they are stored
+  as population counts of the stage's units in their stratum (stage 1) or parent unit;
+- design degrees of freedom = number of PSUs - number of strata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, DesignError, SpecError, close_matches, format_rows
+
+__all__ = ["Design", "LonelyPSU", "LONELY_PSU_POLICIES"]
+
+LonelyPSU = Literal["fail", "remove", "certainty", "adjust", "average", "collapse"]
+LONELY_PSU_POLICIES: tuple[str, ...] = get_args(LonelyPSU)
+
+
+def _check_choice(value: str, options: tuple[str, ...], what: str) -> str:
+    if value not in options:
+        raise SpecError(
+            f"unknown {what} {value!r}; choose one of: {', '.join(repr(o) for o in options)}"
+            + close_matches(str(value), options)
+        )
+    return value
+
+
+def _as_list(cols: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    if cols is None:
+        return []
+    if isinstance(cols, str):
+        return [cols]
+    return list(cols)
+
+
+def _column(df: pd.DataFrame, name: str, role: str) -> pd.Series:
+    if not isinstance(name, str) or name not in df.columns:
+        raise SpecError(
+            f"{role} column {name!r} is not in the data"
+            + close_matches(str(name), [str(c) for c in df.columns])
+            + f"; columns are: {', '.join(map(str, list(df.columns)[:20]))}"
+            + (" …" if len(df.columns) > 20 else "")
+        )
+    return df[name]
+
+
+def _codes(series: pd.Series, role: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    codes, labels = pd.factorize(series, sort=True, use_na_sentinel=True)
+    if (codes < 0).any():
+        bad = np.flatnonzero(codes < 0)
+        raise DataError(
+            f"{role} column {name!r} is missing in {format_rows(bad)}; every respondent needs a "
+            f"{role} code: fill it in or drop those rows before building the design"
+        )
+    return codes.astype(np.int64, copy=False), np.asarray(labels)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Design:
+    """A complex survey design (Taylor linearisation or replicate weights).
+
+    Build it with :meth:`Design.from_frame`; estimate with :meth:`proportion`, :meth:`mean`,
+    :meth:`total` and :meth:`ratio`, for every domain in one pass.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        The full frame, never subset (domains are zero weights).
+    weights : numpy.ndarray
+        Sampling weights, float64, shape (n,).
+    strata : numpy.ndarray
+        Stratum codes 0..H-1, int64 (all zeros if unstratified); ``strata_labels`` their labels
+        (after any lonely-PSU collapsing).
+    clusters : tuple of numpy.ndarray
+        Unit codes per sampling stage, stage-1 PSUs first, unique within the whole design
+        (nested in stratum / previous stage). Unclustered: each row is its own PSU.
+    fpc : tuple of (numpy.ndarray or None)
+        Per stage: population size of the stage's units in the stratum (stage 1) or in the
+        parent unit (later stages), per row; ``None`` where sampling is with replacement.
+    lonely_psu : str
+        One of ``fail, remove, certainty, adjust, average, collapse`` (R ``survey.lonely.psu``
+        meanings; ``collapse`` merges strata following ``collapse_map`` before estimation).
+    lonely_strata : tuple
+        Labels of the stage-1 strata with a single PSU (the strata the policy acted on).
+    replicate, calibration
+        Replicate weights (:class:`gbvstats.replicate.ReplicateWeights`) and calibration steps
+        (:mod:`gbvstats.calibrate`), if any.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"w": [10., 10, 20, 20], "st": [1, 1, 2, 2], "psu": [1, 2, 3, 4],
+    ...                    "y": [0, 1, 1, 1]})
+    >>> d = Design.from_frame(df, weights="w", strata="st", psu="psu")
+    >>> d.n_psu, d.n_strata, d.df
+    (4, 2, 2)
+    >>> round(float(d.mean("y").frame["estimate"][0]), 4)
+    0.8333
+    """
+
+    data: pd.DataFrame
+    weights: np.ndarray
+    strata: np.ndarray
+    strata_labels: np.ndarray
+    clusters: tuple[np.ndarray, ...]
+    fpc: tuple[np.ndarray | None, ...] = ()
+    lonely_psu: LonelyPSU = "fail"
+    collapse_map: dict | None = None
+    lonely_strata: tuple = ()
+    replicate: Any = None
+    calibration: tuple = ()
+    weights_name: str | None = None
+    strata_name: str | None = None
+    psu_names: tuple[str, ...] = ()
+    fpc_names: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_frame(
+        cls,
+        df: pd.DataFrame,
+        weights: str,
+        strata: str | None = None,
+        psu: str | list[str] | None = None,
+        fpc: str | list[str] | None = None,
+        lonely_psu: LonelyPSU = "fail",
+        *,
+        collapse: dict | None = None,
+        nest: bool = False,
+        replicate_weights: list[str] | np.ndarray | None = None,
+        replicate_method: str | None = None,
+        scale: float | None = None,
+        rscales: Any = None,
+        rho: float | None = None,
+        mse: bool = False,
+    ) -> "Design":
+        """Build a design from a data frame.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            One row per respondent.
+        weights : str
+            Column of sampling weights (finite, >= 0; zero means out of every domain).
+        strata : str, optional
+            Stage-1 stratum column.
+        psu : str or list of str, optional
+            Cluster column(s), one per stage, stage 1 first. ``None``: every row is a PSU.
+        fpc : str or list of str, optional
+            Finite population correction per stage: population counts (values > 1) or sampling
+            fractions (all values <= 1). Without it stage 1 is treated as with replacement.
+        lonely_psu : {'fail', 'remove', 'certainty', 'adjust', 'average', 'collapse'}
+            What to do with strata holding a single PSU (R ``survey.lonely.psu``; default
+            ``'fail'``, whose error names the strata).
+        collapse : dict, optional
+            With ``lonely_psu='collapse'``: stratum label -> stratum label it is merged into.
+        nest : bool
+            PSU labels repeat across strata (relabel within stratum), as R's ``nest=TRUE``.
+        replicate_weights : list of str or array, optional
+            Replicate weight columns (n x R); then ``replicate_method`` ('JK1', 'JKn', 'BRR',
+            'Fay', 'bootstrap', 'other'), ``scale``, ``rscales``, ``rho``, ``mse`` follow R's
+            ``svrepdesign``.
+
+        Returns
+        -------
+        Design
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"w": [1., 1, 1], "y": [1., 2, 3]})
+        >>> Design.from_frame(df, weights="w").df
+        2
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise SpecError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+        _check_choice(lonely_psu, LONELY_PSU_POLICIES, "lonely_psu policy")
+        n = len(df)
+        if n == 0:
+            raise DataError("the data have no rows; nothing to estimate")
+        w = pd.to_numeric(_column(df, weights, "weights"), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~np.isfinite(w) | (w < 0)
+        if bad.any():
+            raise DataError(
+                f"weights column {weights!r} is missing, infinite or negative in "
+                f"{format_rows(np.flatnonzero(bad))}; weights must be finite and >= 0"
+            )
+        notes: list[str] = []
+
+        # ---- strata (with optional collapsing) --------------------------------
+        if strata is not None:
+            s_series = _column(df, strata, "strata")
+            if lonely_psu == "collapse":
+                if not collapse:
+                    raise SpecError(
+                        "lonely_psu='collapse' needs collapse={stratum: stratum_to_merge_into, ...}"
+                    )
+                s_series = s_series.map(lambda v: collapse.get(v, v)) if len(collapse) else s_series
+                notes.append(
+                    "strata collapsed: " + ", ".join(f"{k!r}->{v!r}" for k, v in collapse.items())
+                )
+            h_codes, h_labels = _codes(s_series, "strata", strata)
+        else:
+            if lonely_psu == "collapse":
+                raise SpecError("lonely_psu='collapse' needs a strata column")
+            h_codes = np.zeros(n, dtype=np.int64)
+            h_labels = np.asarray([1])
+
+        # ---- clusters per stage ------------------------------------------------
+        psu_cols = _as_list(psu)
+        stage_codes: list[np.ndarray] = []
+        parent = h_codes
+        for i, col in enumerate(psu_cols):
+            c_codes, _ = _codes(_column(df, col, f"stage-{i + 1} cluster"), "cluster", col)
+            n_parent = int(parent.max()) + 1
+            # is every unit inside one parent (stratum or previous-stage unit)?
+            first_parent = np.empty(int(c_codes.max()) + 1, dtype=np.int64)
+            first_parent[c_codes] = parent
+            crosses = first_parent[c_codes] != parent
+            if crosses.any():
+                if i == 0 and not nest:
+                    raise DesignError(
+                        f"PSU labels in column {col!r} repeat across strata ({format_rows(np.flatnonzero(crosses))}); "
+                        "if PSU numbers restart in every stratum pass nest=True, otherwise fix the PSU codes"
+                    )
+                # R relabels later stages within the previous stage (and stage 1 with nest=TRUE)
+            key = parent * (int(c_codes.max()) + 1) + c_codes
+            c_codes = pd.factorize(key, sort=True)[0].astype(np.int64)
+            del n_parent
+            stage_codes.append(c_codes)
+            parent = c_codes
+        if not stage_codes:
+            stage_codes.append(np.arange(n, dtype=np.int64))
+
+        # ---- fpc per stage -----------------------------------------------------
+        fpc_cols = _as_list(fpc)
+        if len(fpc_cols) > len(stage_codes):
+            raise SpecError(
+                f"fpc names {len(fpc_cols)} stages but psu names {len(psu_cols) or 1}; give one fpc column per stage"
+            )
+        fpcs: list[np.ndarray | None] = []
+        group = h_codes
+        for i, units in enumerate(stage_codes):
+            if i >= len(fpc_cols):
+                # later stages without fpc: fully enumerated (R) when earlier fpc given
+                fpcs.append(None)
+                group = units
+                continue
+            col = fpc_cols[i]
+            f = pd.to_numeric(_column(df, col, "fpc"), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            badf = ~np.isfinite(f) | (f <= 0)
+            if badf.any():
+                raise DataError(
+                    f"fpc column {col!r} is missing or not positive in {format_rows(np.flatnonzero(badf))}; "
+                    "give population counts (or sampling fractions <= 1) for every row"
+                )
+            n_units = _units_per_group(units, group)  # per row
+            if (f <= 1).all():
+                f = n_units / f  # sampling fractions -> population counts
+            # constant within group
+            n_groups = int(group.max()) + 1
+            lo = np.full(n_groups, np.inf)
+            hi = np.full(n_groups, -np.inf)
+            np.minimum.at(lo, group, f)
+            np.maximum.at(hi, group, f)
+            varies = np.flatnonzero(hi[group] - lo[group] > 1e-9 * np.maximum(1.0, hi[group]))
+            if varies.size:
+                raise DataError(
+                    f"fpc column {col!r} varies within a stratum/unit ({format_rows(varies)}); "
+                    "it must be constant within each stratum at stage 1 (within each parent unit later)"
+                )
+            short = np.flatnonzero(f < n_units - 1e-9)
+            if short.size:
+                raise DataError(
+                    f"fpc column {col!r} is smaller than the number of sampled units in {format_rows(short)}; "
+                    "fpc is the population count of units (or the sampling fraction)"
+                )
+            fpcs.append(f)
+            group = units
+        if not fpc_cols:
+            fpcs = [None]
+
+        # ---- lonely PSUs ------------------------------------------------------
+        n_h = np.bincount(h_codes[_first_rows(stage_codes[0])], minlength=len(h_labels))
+        lonely = np.flatnonzero(n_h == 1)
+        if fpcs[0] is not None and lonely.size:
+            # a single PSU that is the whole stratum population is a certainty unit, not lonely
+            pop = np.zeros(len(h_labels))
+            pop[h_codes] = fpcs[0]
+            lonely = lonely[pop[lonely] > 1 + 1e-9]
+        lonely_labels = tuple(h_labels[lonely].tolist())
+        if lonely.size and lonely_psu in ("fail", "collapse"):
+            shown = ", ".join(repr(x) for x in lonely_labels[:10])
+            more = f" … ({len(lonely_labels)} in all)" if len(lonely_labels) > 10 else f" ({len(lonely_labels)} in all)"
+            raise DesignError(
+                f"strata with a single PSU in column {strata!r}: {shown}{more}; choose lonely_psu="
+                "'remove', 'certainty', 'adjust' or 'average', or merge them with lonely_psu='collapse' "
+                "and collapse={stratum: neighbour}"
+            )
+        if lonely.size:
+            notes.append(f"lonely_psu={lonely_psu!r} applied to strata: {', '.join(map(repr, lonely_labels))}")
+
+        rep = None
+        if replicate_weights is not None:
+            rep = _replicate_from(df, replicate_weights, replicate_method, scale, rscales, rho, mse, w)
+
+        return cls(
+            data=df,
+            weights=w,
+            strata=h_codes,
+            strata_labels=h_labels,
+            clusters=tuple(stage_codes),
+            fpc=tuple(fpcs),
+            lonely_psu=lonely_psu,
+            collapse_map=dict(collapse) if collapse else None,
+            lonely_strata=lonely_labels,
+            replicate=rep,
+            calibration=(),
+            weights_name=weights,
+            strata_name=strata,
+            psu_names=tuple(psu_cols),
+            fpc_names=tuple(fpc_cols),
+            notes=tuple(notes),
+        )
+
+    # ------------------------------------------------------------------ summaries
+    @property
+    def n(self) -> int:
+        """Number of rows."""
+        return int(self.weights.shape[0])
+
+    @property
+    def n_strata(self) -> int:
+        """Number of stage-1 strata."""
+        return int(len(self.strata_labels))
+
+    @property
+    def n_psu(self) -> int:
+        """Number of stage-1 PSUs."""
+        return int(self.clusters[0].max()) + 1
+
+    @property
+    def df(self) -> int:
+        """Design degrees of freedom: PSUs - strata (replicate designs: rank - 1, as R)."""
+        if self.replicate is not None:
+            return _replicate_df(self.replicate)
+        return self.n_psu - self.n_strata
+
+    def __repr__(self) -> str:
+        kind = "replicate-weight" if self.replicate is not None else "Taylor-linearisation"
+        parts = [f"Design({kind}, n={self.n}, weights={self.weights_name!r}"]
+        if self.strata_name:
+            parts.append(f"strata={self.strata_name!r} ({self.n_strata})")
+        if self.psu_names:
+            parts.append(f"psu={list(self.psu_names)!r} ({self.n_psu} PSUs)")
+        if self.fpc_names:
+            parts.append(f"fpc={list(self.fpc_names)!r}")
+        parts.append(f"df={self.df}, lonely_psu={self.lonely_psu!r}")
+        if self.calibration:
+            parts.append(f"calibrated in {len(self.calibration)} step(s)")
+        return ", ".join(parts) + ")"
+
+    def replace(self, **changes) -> "Design":
+        """A new design with some fields changed (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ estimators
+    def proportion(self, variable, where=None, by=None, ci="logit", level=0.95, rules=None):
+        """Proportion of a 0/1 variable in every domain; see :func:`gbvstats.estimate.proportion`."""
+        from .estimate import proportion
+
+        return proportion(self, variable, where=where, by=by, ci=ci, level=level, rules=rules)
+
+    def mean(self, variable, where=None, by=None, ci="t", level=0.95, rules=None):
+        """Mean of a variable in every domain; see :func:`gbvstats.estimate.mean`."""
+        from .estimate import mean
+
+        return mean(self, variable, where=where, by=by, ci=ci, level=level, rules=rules)
+
+    def total(self, variable, where=None, by=None, ci="t", level=0.95, rules=None):
+        """Population total of a variable in every domain; see :func:`gbvstats.estimate.total`."""
+        from .estimate import total
+
+        return total(self, variable, where=where, by=by, ci=ci, level=level, rules=rules)
+
+    def ratio(self, numerator, denominator, where=None, by=None, ci="t", level=0.95, rules=None):
+        """Ratio of two totals in every domain; see :func:`gbvstats.estimate.ratio`."""
+        from .estimate import ratio
+
+        return ratio(self, numerator, denominator, where=where, by=by, ci=ci, level=level, rules=rules)
+
+    # ------------------------------------------------------------------ delegates
+    def to_replicate(self, method="JKn", **kw):
+        """Replicate-weight version of this design (see :mod:`gbvstats.replicate`)."""
+        from .replicate import to_replicate
+
+        return to_replicate(self, method, **kw)
+
+    def poststratify(self, by, totals, **kw):
+        """Post-stratified design (see :mod:`gbvstats.calibrate`)."""
+        from .calibrate import poststratify
+
+        return poststratify(self, by, totals, **kw)
+
+    def rake(self, margins, **kw):
+        """Raked design (see :mod:`gbvstats.calibrate`)."""
+        from .calibrate import rake
+
+        return rake(self, margins, **kw)
+
+    def calibrate(self, formula_or_columns, totals, **kw):
+        """Linearly calibrated design (see :mod:`gbvstats.calibrate`)."""
+        from .calibrate import calibrate
+
+        return calibrate(self, formula_or_columns, totals, **kw)
+
+
+# ---------------------------------------------------------------------- helpers
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """Index of one row per code (the last occurrence; any representative will do)."""
+    first = np.empty(int(codes.max()) + 1, dtype=np.int64)
+    first[codes] = np.arange(codes.shape[0], dtype=np.int64)
+    return first
+
+
+def _units_per_group(units: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per row: number of distinct units in the row's group (units nested in groups)."""
+    rep = _first_rows(units)
+    per_group = np.bincount(group[rep], minlength=int(group.max()) + 1)
+    return per_group[group].astype(np.float64)
+
+
+_REP_DEFAULT_SCALE = {"JK1": None, "JKn": 1.0, "BRR": None, "Fay": None, "bootstrap": None, "other": 1.0}
+
+
+def _replicate_from(df, cols, method, scale, rscales, rho, mse, w):
+    if isinstance(cols, (list, tuple)) and all(isinstance(c, str) for c in cols):
+        for c in cols:
+            _column(df, c, "replicate weights")
+        W = df[list(cols)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        W = np.asarray(cols, dtype=np.float64)
+    if W.ndim != 2 or W.shape[0] != len(df) or W.shape[1] < 2:
+        raise DesignError(
+            f"replicate weights must be an (n, R) array with n = {len(df)} rows and R >= 2 columns; got shape "
+            f"{W.shape}; give one column per replicate"
+        )
+    bad = ~np.isfinite(W).all(axis=1) | (W < 0).any(axis=1)
+    if bad.any():
+        raise DataError(f"replicate weights are missing or negative in {format_rows(np.flatnonzero(bad))}")
+    if method is None:
+        method = "other"
+    _check_choice(method, tuple(_REP_DEFAULT_SCALE), "replicate_method")
+    R = W.shape[1]
+    if method == "Fay" and rho is None:
+        raise SpecError("replicate_method='Fay' needs rho (e.g. rho=0.5)")
+    if scale is None:
+        scale = {
+            "JK1": (R - 1) / R,
+            "JKn": 1.0,
+            "BRR": 1.0 / R,
+            "Fay": 1.0 / (R * (1 - (rho or 0.0)) ** 2),
+            "bootstrap": 1.0 / (R - 1),
+            "other": 1.0,
+        }[method]
+    if rscales is None:
+        if method == "JKn":
+            raise SpecError("replicate_method='JKn' needs rscales ((n_h - 1) / n_h for each replicate)")
+        rscales = np.ones(R)
+    rscales = np.asarray(rscales, dtype=np.float64).reshape(-1)
+    if rscales.shape[0] != R:
+        raise DesignError(f"rscales has {rscales.shape[0]} values but there are {R} replicate weight columns")
+    try:
+        from .replicate import ReplicateWeights
+    except ImportError as exc:  # pragma: no cover - until replicate.py lands
+        raise DesignError("replicate-weight designs need gbvstats.replicate, which is not installed") from exc
+    return ReplicateWeights(weights=W, scale=float(scale), rscales=rscales, method=method, rho=rho, mse=bool(mse))
+
+
+def _replicate_df(rep) -> int:
+    df = getattr(rep, "df", None)
+    if df is not None:
+        return int(df)
+    W = np.asarray(rep.weights)
+    # R: degf = qr(repweights)$rank - 1; the rank of an n x R matrix is that of its R x R Gram matrix
+    G = W.T @ W
+    return int(np.linalg.matrix_rank(G)) - 1

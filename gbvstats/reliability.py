@@ -1,0 +1,206 @@
+"""Reliability rules for estimates, as data.
+
+A :class:`Rule` is a condition on the columns of an estimate table (a pandas ``eval`` expression)
+and the action taken when it holds; a :class:`RuleSet` is an ordered list of rules. Applying a rule
+set fills the ``flag`` column with the most severe action that matched (``suppress`` >
+``parentheses`` > ``review`` > ``ok``) and records every matching rule's reason.
+
+Columns a condition may use: ``estimate, se, ci_low, ci_high, level, df, deff, deff_wr, cv, n,
+n_eff, n_weighted`` and the derived ``ci_width`` (high - low), ``rel_ci_width`` (width / estimate),
+``rel_ci_width_complement`` (width / (1 - estimate)) and ``rse`` (= cv).
+
+Built-in sets:
+
+- ``NCHS`` — NCHS Data Presentation Standards for Proportions (Parker et al. 2017, Vital Health
+  Stat 2(175)): suppress if n_eff < 30 (n_eff capped at n) or if the absolute CI width >= 0.30, or
+  if 0.05 < width < 0.30 and the relative width > 130%; review if the complement's relative width
+  > 130% (the complement rule), if df < 8, or if the estimate is 0% or 100%.
+- ``DHS`` — DHS/MICS display: unweighted n < 25 suppressed (shown ``*``), 25-49 in parentheses.
+- ``RSE`` — relative standard error: review if RSE >= 30%, suppress if RSE >= 50%.
+
+Examples
+--------
+>>> import pandas as pd
+>>> t = pd.DataFrame({"estimate": [0.4, 0.4], "se": [0.02, 0.2], "ci_low": [0.36, 0.05],
+...                   "ci_high": [0.44, 0.8], "df": [50, 50], "n": [400, 400], "n_eff": [600, 6],
+...                   "cv": [0.05, 0.5]})
+>>> apply_rules(t, NCHS).flags
+('ok', 'suppress')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from .errors import SpecError, close_matches
+
+__all__ = ["Rule", "RuleSet", "Flags", "apply_rules", "get_rules", "NCHS", "DHS", "RSE", "RULE_SETS", "ACTIONS"]
+
+Action = Literal["ok", "review", "parentheses", "suppress"]
+ACTIONS: tuple[str, ...] = get_args(Action)
+_SEVERITY = {a: i for i, a in enumerate(ACTIONS)}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One reliability rule: when ``condition`` holds, take ``action``; ``reason`` is the footnote.
+
+    Examples
+    --------
+    >>> Rule("small_n", "n < 25", "suppress", "fewer than 25 unweighted cases").action
+    'suppress'
+    """
+
+    name: str
+    condition: str
+    action: Action
+    reason: str
+
+    def __post_init__(self):
+        if self.action not in ACTIONS:
+            raise SpecError(
+                f"unknown rule action {self.action!r}; choose one of: {', '.join(map(repr, ACTIONS))}"
+                + close_matches(str(self.action), ACTIONS)
+            )
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """An ordered set of rules with a name (shown in table footnotes)."""
+
+    name: str
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class Flags:
+    """Result of applying rules: one flag and the matching reasons per estimate."""
+
+    flags: tuple[str, ...]
+    reasons: tuple[tuple[str, ...], ...]
+    rule_set: str
+
+
+NCHS = RuleSet(
+    "NCHS 2017 proportions",
+    (
+        Rule("nchs_n_eff", "n_eff_capped < 30", "suppress", "effective sample size below 30"),
+        Rule("nchs_abs_width", "ci_width >= 0.30", "suppress", "confidence interval 30 percentage points wide or more"),
+        Rule(
+            "nchs_rel_width",
+            "(ci_width > 0.05) & (ci_width < 0.30) & (rel_ci_width > 1.30)",
+            "suppress",
+            "confidence interval wider than 130% of the estimate",
+        ),
+        Rule(
+            "nchs_complement",
+            "(ci_width > 0.05) & (rel_ci_width_complement > 1.30)",
+            "review",
+            "complement's confidence interval wider than 130% of it",
+        ),
+        Rule("nchs_df", "df < 8", "review", "fewer than 8 design degrees of freedom"),
+        Rule("nchs_zero_full", "(estimate <= 0) | (estimate >= 1)", "review", "estimate is 0% or 100%"),
+    ),
+)
+
+DHS = RuleSet(
+    "DHS",
+    (
+        Rule("dhs_lt25", "n < 25", "suppress", "fewer than 25 unweighted cases"),
+        Rule("dhs_25_49", "(n >= 25) & (n < 50)", "parentheses", "based on 25-49 unweighted cases"),
+    ),
+)
+
+RSE = RuleSet(
+    "relative standard error",
+    (
+        Rule("rse_30", "(rse >= 0.30) & (rse < 0.50)", "review", "relative standard error 30% or more"),
+        Rule("rse_50", "rse >= 0.50", "suppress", "relative standard error 50% or more"),
+    ),
+)
+
+RULE_SETS: dict[str, RuleSet] = {"nchs": NCHS, "dhs": DHS, "rse": RSE}
+
+
+def get_rules(rules) -> RuleSet:
+    """A RuleSet from a name (``'nchs'``, ``'dhs'``, ``'rse'``), a RuleSet, or a list of Rules.
+
+    Examples
+    --------
+    >>> get_rules("dhs").name
+    'DHS'
+    """
+    if isinstance(rules, RuleSet):
+        return rules
+    if isinstance(rules, str):
+        key = rules.lower()
+        if key not in RULE_SETS:
+            raise SpecError(
+                f"unknown rule set {rules!r}; choose one of: {', '.join(map(repr, RULE_SETS))}"
+                + close_matches(rules, list(RULE_SETS))
+            )
+        return RULE_SETS[key]
+    if isinstance(rules, Rule):
+        return RuleSet("user", (rules,))
+    try:
+        items = tuple(rules)
+    except TypeError:
+        raise SpecError(f"rules must be a rule-set name, a RuleSet or a list of Rule, got {type(rules).__name__}") from None
+    if not all(isinstance(r, Rule) for r in items):
+        raise SpecError("rules must be Rule objects (gbvstats.reliability.Rule)")
+    return RuleSet("user", items)
+
+
+def _derived(frame: pd.DataFrame) -> pd.DataFrame:
+    t = pd.DataFrame(index=range(len(frame)))
+    for c in ("estimate", "se", "ci_low", "ci_high", "level", "df", "deff", "deff_wr", "cv", "n", "n_eff", "n_weighted"):
+        if c in frame.columns:
+            t[c] = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    est = t.get("estimate")
+    if "ci_low" in t and "ci_high" in t:
+        t["ci_width"] = t["ci_high"] - t["ci_low"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t["rel_ci_width"] = t["ci_width"] / est.abs()
+            t["rel_ci_width_complement"] = t["ci_width"] / (1 - est).abs()
+    if "cv" in t:
+        t["rse"] = t["cv"].abs()
+    if "n_eff" in t and "n" in t:
+        t["n_eff_capped"] = np.minimum(t["n_eff"], t["n"])
+    return t
+
+
+def apply_rules(frame: pd.DataFrame, rules) -> Flags:
+    """Evaluate a rule set on an estimate table (vectorised over rows).
+
+    Returns
+    -------
+    Flags
+        The most severe matching action per row (``'ok'`` if none) and the reasons.
+    """
+    rs = get_rules(rules)
+    t = _derived(frame)
+    n = len(t)
+    severity = np.zeros(n, dtype=np.int64)
+    hits = []
+    for rule in rs.rules:  # a loop over rules (a handful), never over estimates
+        try:
+            m = t.eval(rule.condition)
+        except Exception as exc:
+            raise SpecError(
+                f"reliability rule {rule.name!r}: cannot evaluate {rule.condition!r} ({exc}); "
+                f"columns available: {', '.join(t.columns)}"
+            ) from None
+        m = np.asarray(pd.Series(m).fillna(False).to_numpy(dtype=bool)) if n else np.zeros(0, dtype=bool)
+        severity = np.where(m, np.maximum(severity, _SEVERITY[rule.action]), severity)
+        hits.append(m)
+    flags = tuple(np.asarray(ACTIONS, dtype=object)[severity].tolist())
+    if hits:
+        H = np.column_stack(hits)
+        reasons = tuple(tuple(r.reason for r, h in zip(rs.rules, row) if h) for row in H)
+    else:
+        reasons = tuple(() for _ in range(n))
+    return Flags(flags=flags, reasons=reasons, rule_set=rs.name)

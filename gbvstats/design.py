@@ -152,6 +152,7 @@ class Design:
         rscales: Any = None,
         rho: float | None = None,
         mse: bool = False,
+        combined_weights: bool = True,
     ) -> "Design":
         """Build a design from a data frame.
 
@@ -177,8 +178,9 @@ class Design:
             PSU labels repeat across strata (relabel within stratum), as R's ``nest=TRUE``.
         replicate_weights : list of str or array, optional
             Replicate weight columns (n x R); then ``replicate_method`` ('JK1', 'JKn', 'BRR',
-            'Fay', 'bootstrap', 'other'), ``scale``, ``rscales``, ``rho``, ``mse`` follow R's
-            ``svrepdesign``.
+            'Fay', 'bootstrap', 'other'), ``scale``, ``rscales``, ``rho``, ``mse`` and
+            ``combined_weights`` follow R's ``svrepdesign`` (see
+            :func:`gbvstats.replicate.make_replicate_weights_from_columns`).
 
         Returns
         -------
@@ -321,7 +323,7 @@ class Design:
 
         rep = None
         if replicate_weights is not None:
-            rep = _replicate_from(df, replicate_weights, replicate_method, scale, rscales, rho, mse, w)
+            rep = _replicate_from(df, replicate_weights, replicate_method, scale, rscales, rho, mse, w, combined_weights)
 
         return cls(
             data=df,
@@ -449,55 +451,33 @@ def _units_per_group(units: np.ndarray, group: np.ndarray) -> np.ndarray:
     return per_group[group].astype(np.float64)
 
 
-_REP_DEFAULT_SCALE = {"JK1": None, "JKn": 1.0, "BRR": None, "Fay": None, "bootstrap": None, "other": 1.0}
+def _replicate_from(df, cols, method, scale, rscales, rho, mse, w, combined_weights=True):
+    from .replicate import make_replicate_weights_from_columns
 
-
-def _replicate_from(df, cols, method, scale, rscales, rho, mse, w):
-    if isinstance(cols, (list, tuple)) and all(isinstance(c, str) for c in cols):
-        for c in cols:
-            _column(df, c, "replicate weights")
-        W = df[list(cols)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        W = np.asarray(cols, dtype=np.float64)
-    if W.ndim != 2 or W.shape[0] != len(df) or W.shape[1] < 2:
-        raise DesignError(
-            f"replicate weights must be an (n, R) array with n = {len(df)} rows and R >= 2 columns; got shape "
-            f"{W.shape}; give one column per replicate"
-        )
-    bad = ~np.isfinite(W).all(axis=1) | (W < 0).any(axis=1)
-    if bad.any():
-        raise DataError(f"replicate weights are missing or negative in {format_rows(np.flatnonzero(bad))}")
-    if method is None:
-        method = "other"
-    _check_choice(method, tuple(_REP_DEFAULT_SCALE), "replicate_method")
-    R = W.shape[1]
-    if method == "Fay" and rho is None:
-        raise SpecError("replicate_method='Fay' needs rho (e.g. rho=0.5)")
-    if scale is None:
-        scale = {
-            "JK1": (R - 1) / R,
-            "JKn": 1.0,
-            "BRR": 1.0 / R,
-            "Fay": 1.0 / (R * (1 - (rho or 0.0)) ** 2),
-            "bootstrap": 1.0 / (R - 1),
-            "other": 1.0,
-        }[method]
-    if rscales is None:
-        if method == "JKn":
-            raise SpecError("replicate_method='JKn' needs rscales ((n_h - 1) / n_h for each replicate)")
-        rscales = np.ones(R)
-    rscales = np.asarray(rscales, dtype=np.float64).reshape(-1)
-    if rscales.shape[0] != R:
-        raise DesignError(f"rscales has {rscales.shape[0]} values but there are {R} replicate weight columns")
-    try:
+    if isinstance(cols, np.ndarray) or (
+        isinstance(cols, (list, tuple)) and cols and not all(isinstance(c, str) for c in cols)
+    ):
         from .replicate import ReplicateWeights
-    except ImportError as exc:  # pragma: no cover - until replicate.py lands
-        raise DesignError("replicate-weight designs need gbvstats.replicate, which is not installed") from exc
-    return ReplicateWeights(weights=W, scale=float(scale), rscales=rscales, method=method, rho=rho, mse=bool(mse))
+
+        W = np.asarray(cols, dtype=np.float64)
+        if W.ndim != 2 or W.shape[0] != len(df):
+            raise DesignError(
+                f"replicate weights must be an (n, R) array with n = {len(df)} rows; got shape {W.shape}; "
+                "give one column per replicate"
+            )
+        if not combined_weights:
+            W = W * w[:, None]
+        if scale is None or rscales is None:
+            raise SpecError("an array of replicate weights needs scale= and rscales= (R svrepdesign)")
+        return ReplicateWeights(W, scale=float(scale), rscales=rscales, method=method or "other", rho=rho, mse=mse)
+    return make_replicate_weights_from_columns(
+        df, cols, weights=w, replicate_method=method or "other", scale=scale, rscales=rscales, rho=rho,
+        mse=mse, combined_weights=combined_weights,
+    )
 
 
 def _replicate_df(rep) -> int:
-    df = getattr(rep, "df", None)
+    df = getattr(rep, "degf", None)
     if df is not None:
         return int(df)
     W = np.asarray(rep.weights)

@@ -67,6 +67,9 @@ class Estimates:
     notes : tuple of str
         Everything else a reader of the table must know (lonely-PSU policy applied, rows with a
         missing domain label, departures from R at 0% / 100%).
+    logit_se : numpy.ndarray or None
+        Replicate designs only: the replicate standard error of logit(p), which R's
+        ``svyciprop(method="logit")`` uses there (instead of the delta method).
 
     Examples
     --------
@@ -103,6 +106,7 @@ class Estimates:
     excluded: pd.DataFrame
     where: str | None = None
     notes: tuple[str, ...] = field(default=())
+    logit_se: np.ndarray | None = None
 
     # ------------------------------------------------------------------ views
     @property
@@ -152,8 +156,7 @@ class Estimates:
         """
         level = self.level if level is None else level
         method = check_method(self.method if method is None else method, self.kind)
-        lo, hi = _ci(method, self.estimate, self.se, self.df, self.n, level, kind=self.kind)
-        lo, hi = _blank_empty(self.n, lo, hi)
+        lo, hi = _interval(method, self.estimate, self.se, self.df, self.n, level, self.kind, self.logit_se)
         new = dataclasses.replace(self, level=float(level), method=method, ci_low=lo, ci_high=hi)
         flags = _flags(new.frame, self.rules, self.n)
         return dataclasses.replace(new, flag=flags.flags, reasons=flags.reasons)
@@ -355,6 +358,21 @@ def _domains(data: pd.DataFrame, by) -> tuple[np.ndarray, pd.DataFrame, tuple[st
     return dcodes.astype(np.int64), labels, tuple(cols)
 
 
+def _interval(method, est, se, df, n, level, kind, logit_se):
+    lo, hi = _ci(method, est, se, df, n, level, kind=kind)
+    if method == "logit" and logit_se is not None:
+        # R's svyciprop(method="logit") on a replicate design: svyglm's replicate SE of logit(p)
+        from scipy import special, stats
+
+        q = stats.t.ppf(0.5 + float(level) / 2, np.maximum(df, 1.0))
+        inner = (est > 0) & (est < 1) & (logit_se > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lp = special.logit(est)
+            lo = np.where(inner, special.expit(lp - q * logit_se), lo)
+            hi = np.where(inner, special.expit(lp + q * logit_se), hi)
+    return _blank_empty(n, lo, hi)
+
+
 def _blank_empty(n, lo, hi):
     empty = np.asarray(n) == 0
     if empty.any():
@@ -466,8 +484,9 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
             lin = (ym - theta[dm] * xm) / X_d[dm]
             z[rows] = wm * lin
 
+    logit_se = None
     if design.replicate is not None:
-        var, df = _replicate_var(design, kind, y, x if kind == "ratio" else None, rows, dm, D, theta)
+        var, df, logit_se = _replicate_var(design, kind, y, x if kind == "ratio" else None, rows, dm, D, theta)
     else:
         if design.calibration:
             from .calibrate import adjust_scores
@@ -502,8 +521,7 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
             "domains at 0% or 100% get the one-sided Korn-Graubard interval with n_eff = n (NCHS); "
             "R would return a zero-width or undefined interval"
         )
-    lo, hi = _ci(method, theta, se, df, n_d, level, kind=kind)
-    lo, hi = _blank_empty(n_d, lo, hi)
+    lo, hi = _interval(method, theta, se, df, n_d, level, kind, logit_se)
     est = Estimates(
         kind=kind,
         variable=label,
@@ -527,6 +545,7 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
         excluded=excluded,
         where=where if isinstance(where, str) else (None if where is None else "<mask>"),
         notes=tuple(notes),
+        logit_se=logit_se,
     )
     fl = _flags(est.frame, rules, est.n)
     return dataclasses.replace(est, flag=fl.flags, reasons=fl.reasons)
@@ -558,5 +577,42 @@ def _replicate_var(design, kind, y, x, rows, dm, D, theta):
             Ax = sp.csr_matrix((x[rows], (dm, rows)), shape=(D, n))
             th = Yr / np.asarray(Ax @ W)
     var = np.asarray(replicate_variance(theta, th.T, rep), dtype=np.float64)
-    df = np.full(D, float(design.df))
-    return var, df
+    logit_se = None
+    if kind == "proportion":
+        from scipy import special
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lv = replicate_variance(special.logit(theta), special.logit(th).T, rep)
+        logit_se = np.sqrt(np.asarray(lv, dtype=np.float64))
+    df = _replicate_domain_df(W[rows], dm, D, float(design.df), rows.shape[0] == n and D == 1)
+    return var, df, logit_se
+
+
+def _replicate_domain_df(Wm, dm, D, design_df, whole):
+    """R's degf of each domain's subset of a replicate design: rank of its replicate weights - 1.
+
+    Rows are normalised and de-duplicated (the rows of one PSU share their pattern), then the Gram
+    matrix of every domain's patterns is formed by a sparse product, one replicate column at a
+    time, and its rank found from the eigenvalues (relative tolerance 1e-10 on the Gram matrix,
+    i.e. R's QR tolerance 1e-5 on the weights).
+    """
+    import scipy.sparse as sp
+
+    if whole:
+        return np.full(D, design_df)
+    mx = np.max(np.abs(Wm), axis=1, keepdims=True)
+    mx[mx == 0] = 1.0
+    U = np.round(Wm / mx, 12)
+    patterns, pid = np.unique(U, axis=0, return_inverse=True)
+    pid = pid.reshape(-1)
+    K, R = patterns.shape
+    codes, keys = pd.factorize(dm.astype(np.int64) * K + pid)
+    keys = np.asarray(keys, dtype=np.int64)
+    M = sp.csr_matrix((np.ones(keys.shape[0]), (keys // K, keys % K)), shape=(D, K))
+    G = np.empty((D, R, R))
+    for r in range(R):  # loop over replicates (tens), not rows or domains
+        G[:, :, r] = np.asarray(M @ (patterns * patterns[:, [r]]))
+    ev = np.linalg.eigvalsh(G)
+    top = ev.max(axis=1, keepdims=True)
+    rank = (ev > 1e-10 * np.where(top > 0, top, 1.0)).sum(axis=1)
+    return (rank - 1).astype(np.float64)

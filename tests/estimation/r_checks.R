@@ -77,6 +77,22 @@ for (pol in c("remove", "certainty", "adjust", "average")) {
   r <- svyby(~api00, ~awards, dl, svymean)
   add(paste0("lonely_by_", pol), paste0("options(survey.lonely.psu='", pol, "'); svyby(~api00, ~awards, ...same design, svymean)"), r$awards, r$api00, SE(r))
 }
+options(survey.lonely.psu = "fail")
+# replicate designs made by R from the Taylor designs (the replicate engineer matches the weights)
+d1jk <- as.svrepdesign(dclus1, type = "JK1")
+r <- svyby(~api00, ~stype, d1jk, svymean)
+add("jk1_mean_by", "svyby(~api00, ~stype, as.svrepdesign(dclus1, type='JK1'), svymean)", r$stype, r$api00, SE(r))
+for (meth in c("logit", "beta")) {
+  r <- svyby(~yes, ~stype, d1jk, svyciprop, method = meth, vartype = c("se", "ci"))
+  dfs <- sapply(levels(factor(apiclus1$stype)), function(s) degf(subset(d1jk, stype == s)))
+  add(paste0("jk1_prop_", meth), paste0("svyby(~yes, ~stype, as.svrepdesign(dclus1, type='JK1'), svyciprop, method='", meth, "', vartype=c('se','ci'))"),
+      r$stype, r$yes, r[[3]], r$ci_l, r$ci_u, dfs)
+}
+dsjk <- as.svrepdesign(dstrat, type = "JKn")
+r <- svyratio(~api00, ~api99, dsjk)
+add("jkn_ratio", "svyratio(~api00, ~api99, as.svrepdesign(dstrat, type='JKn'))", "all", coef(r), SE(r))
+m <- svytotal(~enroll, dsjk)
+add("jkn_total", "svytotal(~enroll, as.svrepdesign(dstrat, type='JKn'))", "all", coef(m), SE(m))
 out <- do.call(rbind, rows)
 num <- sapply(out, is.numeric)
 out17 <- out; out17[num] <- lapply(out[num], function(v) ifelse(is.na(v), NA, sprintf("%.17g", v)))

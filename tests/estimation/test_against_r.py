@@ -74,6 +74,16 @@ def python_values(case):
             e = des.mean("api00", by="awards")
         else:
             e = des.mean("api00")
+    elif case.startswith("jk1_"):
+        des = dclus1.to_replicate("JK1")
+        if case == "jk1_mean_by":
+            e = des.mean("api00", by="stype")
+        else:
+            e = des.proportion("yes", by="stype", ci=CI_NAME[case.split("_")[-1]])
+    elif case == "jkn_ratio":
+        e = dstrat.to_replicate("JKn").ratio("api00", "api99")
+    elif case == "jkn_total":
+        e = dstrat.to_replicate("JKn").total("enroll")
     else:  # pragma: no cover
         raise KeyError(case)
     f = e.frame

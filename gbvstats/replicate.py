@@ -142,6 +142,11 @@ class ReplicateWeights:
             object.__setattr__(self, "degf", replicate_degf(w))
 
     @property
+    def df(self) -> int | None:
+        """Alias of ``degf`` (the design degrees of freedom)."""
+        return self.degf
+
+    @property
     def n_replicates(self) -> int:
         """Number of replicates ``R``."""
         return int(self.weights.shape[1])
@@ -827,6 +832,11 @@ def to_replicate(
         seed=seed,
         lonely_psu=lonely,
     )
+    if n * fac.shape[1] > _MAX_CELLS:
+        raise DesignError(
+            f"{method} would make {fac.shape[1]} replicates of {n} rows ({n * fac.shape[1] * 8 / 1e9:.1f} GB); "
+            "use method='bootstrap' with replicates=200 or so, or BRR on paired PSUs"
+        )
     reps = fac[index] * w[:, None]
     rw = ReplicateWeights(
         reps,
@@ -838,6 +848,9 @@ def to_replicate(
         degf=_degf_from_factors(fac),
     )
     return dataclasses.replace(design, replicate=rw)
+
+
+_MAX_CELLS = 250_000_000  # n × R float64 cells (2 GB); beyond that replicate weights do not fit
 
 
 def _has_strata(design) -> bool:

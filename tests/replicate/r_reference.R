@@ -90,6 +90,12 @@ for (nm in names(cal)) {
          data.frame(full = weights(d))
   write.csv(w, file.path(out, paste0("calw_", nm, ".csv")), row.names = FALSE)
 }
+## fingerprints of the Hadamard matrices R picks for BRR with n half-sample strata
+hd <- do.call(rbind, lapply(1:130, function(n) {
+  H <- survey:::hadamard(n); k <- nrow(H)
+  data.frame(n = n, order = k, check1 = sum(H * outer(1:k, 1:k)), check2 = sum(H * outer((1:k)^2, 1:k)))
+}))
+write.csv(hd, file.path(out, "hadamard_fingerprints.csv"), row.names = FALSE)
 write.csv(do.call(rbind, res), file.path(out, "r_values.csv"), row.names = FALSE)
 write.csv(data.frame(R = R.version.string, survey = as.character(packageVersion("survey"))),
           file.path(out, "r_versions.csv"), row.names = FALSE)

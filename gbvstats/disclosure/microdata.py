@@ -1,0 +1,1103 @@
+"""Anonymised microdata: identifiers, keyed pseudonyms, global recoding, local suppression, l-diversity.
+
+:func:`anonymise` turns a survey data frame into a file that can be handed to researchers:
+
+1. **Direct identifiers** (names, phones, national IDs, exact addresses, exact dates of birth) are
+   dropped; identifiers that must be kept for linkage are replaced by keyed HMAC-SHA256 pseudonyms
+   (:func:`gbvstats.disclosure.pseudonym.pseudonymise`). The key is resolved at run time with
+   :func:`gbvstats.keys.resolve`; without one a :class:`~gbvstats.errors.KeyMissingError` is raised
+   (there is no unkeyed fallback) and the key never appears in the result, its log or any message.
+2. **Global recoding** along the declared hierarchies (age -> bands -> wider bands, commune ->
+   district -> province). With ``recode="auto"`` every combination of allowed levels (the
+   generalisation lattice) is evaluated and the one with the least entropy loss is kept among those
+   that leave at most ``max_suppressed_share`` of the records violating k (and l); if none does, the
+   combination with the fewest violating records (ties: least loss).
+3. **Local suppression** to k-anonymity under the *safe* (prosecutor) rule: a suppressed value is a
+   symbol of its own and every published key occurs at least ``k`` times. Records with identical
+   keys form groups; for each group the integer programme decides how many of its records publish
+   each *pattern* of suppressed quasi-identifiers (scipy ``milp``, HiGHS), minimising the number of
+   suppressed values weighted by importance (less important variables are cheaper). Groups with
+   ``k`` or more records may *donate* records to a pattern so that a rare key reaches ``k``. Above
+   ``milp_max_records`` records a vectorised greedy heuristic is used, with a lower bound and gap.
+4. **l-diversity** (distinct) on the sensitive variables: classes with fewer than ``l`` distinct
+   values of a sensitive variable — including classes where everyone gave the same answer — are
+   fixed by suppressing further quasi-identifiers of their records (never the sensitive answer).
+5. The result is **re-checked** (k, l, rows in = rows out, every change in the log) before it is
+   returned; a failure is a :class:`~gbvstats.errors.DisclosureError`, never a silent release.
+
+Every changed cell is in ``result.log`` with its row, column, old and new value, reason, rule,
+group and cost. The log holds the *original* values of suppressed cells: it is for the data
+producer and must never be released with the file. Pseudonymised and dropped identifiers are logged
+per column only (a per-row log would be a re-identification table).
+
+The same input, parameters and key give the same output (HiGHS runs single-threaded under a node
+limit; if the wall-clock ``time_limit`` binds first the result is still safe but may differ).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DisclosureError, SpecError, close_matches, format_rows
+from .risk import (
+    RiskReport,
+    _report,
+    check_columns,
+    check_k,
+    check_l,
+    column_codes,
+    combine_codes,
+    dense,
+    weight_array,
+)
+
+__all__ = [
+    "anonymise",
+    "AnonymisedData",
+    "InformationLoss",
+    "SuppressionResult",
+    "export_frame",
+    "SUPPRESSED_LABEL",
+]
+
+Method = Literal["auto", "milp", "heuristic"]
+METHODS: tuple[str, ...] = get_args(Method)
+Recode = Literal["auto", "none", "max"]
+RECODES: tuple[str, ...] = get_args(Recode)
+
+#: value label of the code that marks a suppressed value in SPSS / Stata output
+SUPPRESSED_LABEL = "suppressed for confidentiality"
+
+_RULE_MILP = "local suppression (milp)"
+_RULE_HEUR = "local suppression (heuristic)"
+_RULE_L = "l-diversity suppression"
+_RULE_POOL = "fully suppressed pool"
+_RULE_RECODE = "global recoding"
+
+
+# --------------------------------------------------------------------------------------------
+# results
+
+@dataclass(frozen=True)
+class SuppressionResult:
+    """How local suppression went: method, cost, a lower bound on the optimum and the gap."""
+
+    method: str
+    suppressed_values: int
+    cost: float
+    lower_bound: float
+    gap: float
+    optimal: bool
+    complete_patterns: bool
+    max_pattern_size: int
+    status: str
+    seconds: float
+
+
+@dataclass(frozen=True, repr=False)
+class InformationLoss:
+    """Information lost to recoding and suppression.
+
+    ``frame`` has one row per quasi-identifier: ``recode_level`` and ``recoding`` (what the level
+    is), ``suppressed`` cells and their share, ``categories_before`` / ``categories_after``
+    (distinct non-missing published values), ``entropy_before`` / ``entropy_after`` (bits; a
+    suppressed value counts as a category of its own) and ``entropy_loss``.
+    """
+
+    frame: pd.DataFrame
+    total_suppressed: int
+    records_touched: int
+    total_recoded: int
+    suppression: SuppressionResult
+
+    def __repr__(self) -> str:
+        s = self.suppression
+        return (f"InformationLoss({self.total_suppressed} values suppressed in {self.records_touched} records, "
+                f"{self.total_recoded} values recoded; {s.method}: cost {s.cost:g}, bound {s.lower_bound:g}, "
+                f"gap {s.gap:.1%}{', optimal' if s.optimal else ''})")
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self!r}</p>" + self.frame.to_html()
+
+
+@dataclass(frozen=True, repr=False)
+class AnonymisedData:
+    """The result of :func:`anonymise`.
+
+    Attributes
+    ----------
+    data : DataFrame
+        The anonymised file: identifiers dropped, pseudonyms in place of kept ids, recoded
+        quasi-identifiers, suppressed values missing (``suppressed`` tells them from values that
+        were missing in the input; :func:`export_frame` codes them for SPSS/Stata).
+    suppressed : DataFrame of bool
+        Which quasi-identifier cells were suppressed.
+    log : DataFrame
+        Every change: ``row`` (0-based position; -1 for whole-column actions), ``column``,
+        ``old_value``, ``new_value``, ``reason``, ``rule``, ``group`` (equivalence class before
+        suppression), ``cost``. Confidential: it holds the original values.
+    info_loss : InformationLoss
+    risk_before, risk_after : RiskReport
+        Risk of the input (identifiers dropped) and of the output (safe count).
+    value_labels : dict
+        Labels of recoded codes (bands), per column.
+    parameters : dict
+        The settings used (k, l, levels chosen, method ...); never the key.
+    """
+
+    data: pd.DataFrame
+    suppressed: pd.DataFrame
+    log: pd.DataFrame
+    info_loss: InformationLoss
+    risk_before: RiskReport
+    risk_after: RiskReport
+    value_labels: Mapping[str, Mapping[Any, str]] = field(default_factory=dict)
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        b, a = self.risk_before.summary, self.risk_after.summary
+        return (f"AnonymisedData({len(self.data)} records, k={a.k}, l={a.l}: "
+                f"{b.records_violating_k} -> {a.records_violating_k} records violating k, "
+                f"expected re-identifications {b.expected_reidentifications:.2f} -> "
+                f"{a.expected_reidentifications:.2f}; {self.info_loss.total_suppressed} values suppressed, "
+                f"{self.info_loss.total_recoded} recoded)")
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self!r}</p>" + self.info_loss.frame.to_html()
+
+
+# --------------------------------------------------------------------------------------------
+# hierarchies
+
+@dataclass(frozen=True)
+class _Level:
+    values: pd.Series
+    description: str
+    labels: dict | None
+
+
+def _band_level(df: pd.DataFrame, qi: str, edges: Sequence[float]) -> _Level:
+    e = np.asarray([float(x) for x in edges])
+    if e.size < 2 or np.any(np.diff(e) <= 0):
+        raise SpecError(f"hierarchy of {qi!r}: band break points {list(edges)} must be at least two "
+                        "increasing numbers")
+    col = df[qi]
+    x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    not_numeric = np.flatnonzero(np.isnan(x) & col.notna().to_numpy())
+    if len(not_numeric):
+        raise SpecError(f"hierarchy of {qi!r}: bands need numbers but {format_rows(not_numeric)} hold "
+                        f"non-numeric values (e.g. {col.iloc[not_numeric[0]]!r}); recode them first")
+    ok = ~np.isnan(x)
+    outside = np.flatnonzero(ok & ((x < e[0]) | (x >= e[-1])))
+    if len(outside):
+        raise SpecError(f"hierarchy of {qi!r}: bands [{e[0]:g}, {e[-1]:g}) do not cover the value "
+                        f"{x[outside[0]]:g} in {format_rows(outside)}; widen the first or last break point")
+    idx = np.clip(np.searchsorted(e, np.where(ok, x, e[0]), side="right") - 1, 0, e.size - 2)
+    lower = np.where(ok, e[idx], np.nan)
+    integral = np.all(e == np.round(e))
+
+    def fmt(a: float, b: float) -> str:
+        return f"{a:g}–{b - 1:g}" if integral else f"[{a:g}, {b:g})"
+
+    labels = {float(a): fmt(a, b) for a, b in zip(e[:-1], e[1:])}
+    desc = "bands " + ", ".join(labels.values())
+    return _Level(pd.Series(lower, index=df.index, name=qi), desc, labels)
+
+
+def _column_level(df: pd.DataFrame, qi: str, parent: str) -> _Level:
+    if parent not in df.columns:
+        raise SpecError(f"hierarchy of {qi!r}: the coarser column {parent!r} is not in the data"
+                        f"{close_matches(parent, [str(c) for c in df.columns])}")
+    child_codes, m, _ = column_codes(df[qi])
+    parent_codes, pm, _ = column_codes(df[parent])
+    pairs = np.unique(child_codes * np.int64(pm) + parent_codes)
+    per_child = np.bincount(pairs // pm, minlength=m)
+    bad_child = np.flatnonzero(per_child > 1)
+    if len(bad_child):
+        rows = np.flatnonzero(np.isin(child_codes, bad_child))
+        raise SpecError(f"hierarchy of {qi!r}: {parent!r} is not coarser than {qi!r} — "
+                        f"{len(bad_child)} value(s) of {qi!r} (e.g. {df[qi].iloc[rows[0]]!r}) lie in more "
+                        f"than one {parent!r} ({format_rows(rows)}); fix the codes or the hierarchy")
+    return _Level(df[parent].rename(qi), f"replaced by {parent}", None)
+
+
+def _mapping_level(df: pd.DataFrame, qi: str, mapping: Mapping) -> _Level:
+    col = df[qi]
+    mapped = col.map(mapping)
+    uncovered = np.flatnonzero(col.notna().to_numpy() & mapped.isna().to_numpy())
+    if len(uncovered):
+        vals = pd.unique(col.iloc[uncovered])[:10]
+        raise SpecError(f"hierarchy of {qi!r}: the mapping does not cover the value(s) "
+                        f"{', '.join(map(repr, vals))} in {format_rows(uncovered)}; add them to the mapping")
+    return _Level(mapped.rename(qi), "mapped " + ", ".join(f"{k}->{v}" for k, v in list(mapping.items())[:8]),
+                  None)
+
+
+def _hierarchy_levels(df: pd.DataFrame, qi: str, spec: Any) -> list[_Level]:
+    """Normalise a hierarchy spec into its levels (level 1 = first coarsening)."""
+    if hasattr(spec, "kind") and hasattr(spec, "levels"):  # gbvstats.spec.Hierarchy
+        items = list(spec.levels)
+        if spec.kind == "bands":
+            return [_band_level(df, qi, lv) for lv in items]
+        return [_column_level(df, qi, lv) for lv in items]
+    if isinstance(spec, str):
+        return [_column_level(df, qi, spec)]
+    if isinstance(spec, Mapping):
+        return [_mapping_level(df, qi, spec)]
+    if isinstance(spec, Sequence) and len(spec) > 0:
+        if all(isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) for x in spec):
+            return [_band_level(df, qi, spec)]
+        levels = []
+        for lv in spec:
+            if isinstance(lv, str):
+                levels.append(_column_level(df, qi, lv))
+            elif isinstance(lv, Mapping):
+                levels.append(_mapping_level(df, qi, lv))
+            elif isinstance(lv, Sequence):
+                levels.append(_band_level(df, qi, lv))
+            else:
+                raise SpecError(f"hierarchy of {qi!r}: level {lv!r} is not a column name, a list of "
+                                "band break points or a mapping")
+        return levels
+    raise SpecError(f"hierarchy of {qi!r} must be a coarser column name, a list of band break points, a "
+                    f"mapping, or a list of those levels (finest first); got {spec!r}")
+
+
+def _entropy(codes: np.ndarray, m: int) -> float:
+    if codes.size == 0:
+        return 0.0
+    p = np.bincount(codes, minlength=m) / codes.size
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
+
+
+# --------------------------------------------------------------------------------------------
+# published keys and checks
+
+def _published_columns(C: np.ndarray, sizes: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+    q = C.shape[1]
+    return [np.where((mask >> j) & 1 == 1, sizes[j], C[:, j]) for j in range(q)]
+
+
+def _published_key(C: np.ndarray, sizes: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return combine_codes(_published_columns(C, sizes, mask), list(sizes + 1), C.shape[0])
+
+
+def _failing(C, sizes, mask, k, l, sens) -> np.ndarray:
+    """Records whose published class has fewer than k records or fewer than l distinct values."""
+    g, G = dense(_published_key(C, sizes, mask))
+    counts = np.bincount(g, minlength=G)
+    fail_class = counts < k
+    for codes, m, missing in sens:
+        ok = ~missing
+        pairs = np.unique(g[ok] * np.int64(m) + codes[ok])
+        fail_class |= np.bincount(pairs // m, minlength=G) < l
+    return fail_class[g]
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.int64)
+    out = np.zeros(x.shape, dtype=np.int64)
+    for _ in range(62):
+        if not x.any():
+            break
+        out += x & 1
+        x = x >> 1
+    return out
+
+
+def _mask_cost(mask: np.ndarray, costs: np.ndarray) -> np.ndarray:
+    total = np.zeros(mask.shape, dtype=np.float64)
+    for j, c in enumerate(costs):
+        total += ((mask >> j) & 1) * c
+    return total
+
+
+# --------------------------------------------------------------------------------------------
+# greedy repair (the heuristic, and the l-diversity fix after the milp)
+
+def _radix(sizes: np.ndarray) -> np.ndarray | None:
+    """Place values of a mixed-radix key over published codes (suppressed = sizes[j]), or None."""
+    r = np.ones(sizes.size, dtype=np.int64)
+    total = 1
+    for j, s in enumerate(sizes):
+        r[j] = total
+        total *= int(s) + 1
+        if total >= 2**62:
+            return None
+    return r
+
+
+def _repair(C, sizes, costs, mask, k, l, sens) -> np.ndarray:
+    """Suppress further values until every published class has k records and l distinct values.
+
+    Each round, every record in a failing class gives up one more quasi-identifier: the one whose
+    suppression puts it in the largest class (records already there plus failing records making the
+    same move), ties to the cheaper (less important) variable. After at most q rounds the records
+    left failing are fully suppressed; if that pool is itself too small or not diverse, donors are
+    moved into it (see :func:`_fix_pool`). All steps are vectorised over records.
+    """
+    n, q = C.shape
+    full = (1 << q) - 1
+    mask = mask.copy()
+    order = np.argsort(costs, kind="stable")  # cheapest first wins ties
+    R = _radix(sizes)
+    if R is None:
+        return _repair_general(C, sizes, costs, mask, k, l, sens)
+    base = C @ R
+    delta = (sizes[None, :] - C) * R[None, :]  # key change when column j is suppressed
+    for _ in range(q + 1):
+        key = base.copy()
+        for j in range(q):
+            bit = ((mask >> j) & 1).astype(bool)
+            key[bit] += delta[bit, j]
+        fail = _failing_key(key, k, l, sens)
+        V = np.flatnonzero(fail & (mask != full))
+        if V.size == 0:
+            break
+        uk, ucount = np.unique(key[~fail], return_counts=True)
+        best_pool = np.full(V.size, -1, dtype=np.int64)
+        best_j = np.full(V.size, -1, dtype=np.int64)
+        kV, mV = key[V], mask[V]
+        for j in order:  # loop over variables, vectorised over records
+            valid = ((mV >> j) & 1) == 0
+            if not valid.any():
+                continue
+            cand = kV[valid] + delta[V[valid], j]
+            pos = np.searchsorted(uk, cand)
+            pos_c = np.minimum(pos, max(uk.size - 1, 0))
+            in_nv = np.where((uk.size > 0) & (uk[pos_c] == cand), ucount[pos_c] if uk.size else 0, 0)
+            _, inv, cc = np.unique(cand, return_inverse=True, return_counts=True)
+            pool = np.full(V.size, -1, dtype=np.int64)
+            pool[valid] = in_nv + cc[inv]
+            better = pool > best_pool
+            best_pool = np.where(better, pool, best_pool)
+            best_j = np.where(better, j, best_j)
+        mask[V] |= np.int64(1) << best_j
+    return _fix_pool(C, sizes, costs, mask, k, l, sens)
+
+
+def _failing_key(key, k, l, sens) -> np.ndarray:
+    g, G = dense(key)
+    counts = np.bincount(g, minlength=G)
+    fail_class = counts < k
+    for codes, m, missing in sens:
+        ok = ~missing
+        pairs = np.unique(g[ok] * np.int64(m) + codes[ok])
+        fail_class |= np.bincount(pairs // m, minlength=G) < l
+    return fail_class[g]
+
+
+def _repair_general(C, sizes, costs, mask, k, l, sens) -> np.ndarray:
+    """:func:`_repair` for keys too wide for one 62-bit integer (re-densified at each step)."""
+    n, q = C.shape
+    full = (1 << q) - 1
+    order = np.argsort(costs, kind="stable")
+    for _ in range(q + 1):
+        fail = _failing(C, sizes, mask, k, l, sens)
+        V = np.flatnonzero(fail & (mask != full))
+        if V.size == 0:
+            break
+        pub = np.stack(_published_columns(C, sizes, mask), axis=1)
+        NV = ~fail
+        best_pool = np.full(V.size, -1, dtype=np.int64)
+        best_j = np.full(V.size, -1, dtype=np.int64)
+        for j in order:
+            valid = ((mask[V] >> j) & 1) == 0
+            if not valid.any():
+                continue
+            cand = pub[V].copy()
+            cand[:, j] = sizes[j]
+            both = np.concatenate([pub[NV], cand[valid]], axis=0)
+            key = combine_codes([both[:, t] for t in range(q)], list(sizes + 1), both.shape[0])
+            gg, GG = dense(key)
+            cnt = np.bincount(gg, minlength=GG)
+            pool = np.full(V.size, -1, dtype=np.int64)
+            pool[valid] = cnt[gg[int(NV.sum()):]]
+            better = pool > best_pool
+            best_pool = np.where(better, pool, best_pool)
+            best_j = np.where(better, j, best_j)
+        mask[V] |= np.int64(1) << best_j
+    return _fix_pool(C, sizes, costs, mask, k, l, sens)
+
+
+def _fix_pool(C, sizes, costs, mask, k, l, sens) -> np.ndarray:
+    """Make the fully suppressed class safe by moving donors into it.
+
+    Without sensitive variables: surplus records of classes larger than k (cheapest to suppress
+    first), then whole classes, smallest first. With sensitive variables: whole classes, smallest
+    first, until the pool has k records and l distinct values of each sensitive variable.
+    """
+    n, q = C.shape
+    full = (1 << q) - 1
+    fail = _failing(C, sizes, mask, k, l, sens)
+    if not fail.any():
+        return mask
+    in_pool = mask == full
+    if np.any(fail & ~in_pool):  # cannot happen after _repair; guard against silent errors
+        raise DisclosureError("internal error: classes still fail before pooling; please report this")
+    g, G = dense(_published_key(C, sizes, mask))
+    counts = np.bincount(g, minlength=G)
+    mask = mask.copy()
+    if not sens:
+        need = k - int(in_pool.sum())
+        order = np.lexsort((np.arange(n), g))
+        rank = np.empty(n, dtype=np.int64)
+        starts = np.r_[0, np.flatnonzero(np.diff(g[order])) + 1]
+        sizes_sorted = np.diff(np.r_[starts, n])
+        rank[order] = np.arange(n) - np.repeat(starts, sizes_sorted)
+        surplus = ~in_pool & (rank >= k)  # records beyond the first k of their class
+        donors = np.flatnonzero(surplus)
+        if donors.size >= need:
+            extra = costs.sum() - _mask_cost(mask[donors], costs)
+            pick = donors[np.lexsort((donors, extra))][:need]
+            mask[pick] = full
+            return mask
+        mask[donors] = full
+        need -= donors.size
+        # every other class now has exactly k records: move whole classes, smallest index first
+        g2, G2 = dense(_published_key(C, sizes, mask))
+        pool_class = g2[np.flatnonzero(mask == full)[0]]
+        cls = np.unique(g2[mask != full])
+        take = cls[: int(np.ceil(need / k))]
+        mask[np.isin(g2, take) & (g2 != pool_class)] = full
+        return mask
+    # with sensitive variables: whole classes, smallest first, shortest prefix that suffices
+    cand_classes = np.unique(g[~in_pool])
+    cls_order = cand_classes[np.lexsort((cand_classes, counts[cand_classes]))]
+    pos = np.empty(G, dtype=np.int64)
+    pos[cls_order] = np.arange(cls_order.size)
+    rows = np.flatnonzero(~in_pool)
+    rows = rows[np.lexsort((rows, pos[g[rows]]))]
+    seq = np.concatenate([np.flatnonzero(in_pool), rows])
+    n0 = int(in_pool.sum())
+    ok_at = np.arange(1, seq.size + 1) >= k
+    for codes, m, missing in sens:
+        vals = np.where(missing[seq], -1, codes[seq])
+        first = np.zeros(seq.size, dtype=bool)
+        _, idx = np.unique(vals, return_index=True)
+        first[idx] = True
+        first &= vals >= 0
+        ok_at &= np.cumsum(first) >= l
+    # cut only at class boundaries (or take nothing)
+    cls_seq = g[rows]
+    ends = np.r_[np.flatnonzero(np.diff(cls_seq)) , rows.size - 1] + n0 if rows.size else np.array([], int)
+    cut_points = np.r_[n0 - 1, ends] if n0 > 0 else ends
+    good = cut_points[ok_at[cut_points]] if cut_points.size else cut_points
+    if good.size == 0:
+        raise DisclosureError(
+            f"the file cannot be made {k}-anonymous and {l}-diverse: even with every quasi-identifier "
+            f"suppressed the sensitive variables take fewer than {l} distinct values; lower l or "
+            "remove the variable from the sensitive list")
+    cut = int(good[0])
+    mask[seq[: cut + 1]] = full
+    return mask
+
+
+# --------------------------------------------------------------------------------------------
+# the integer programme
+
+def _patterns(q: int, max_size: int) -> list[int]:
+    full = (1 << q) - 1
+    pats = [p for p in range(1, full + 1) if bin(p).count("1") <= max_size or p == full]
+    return sorted(pats, key=lambda p: (bin(p).count("1"), p))
+
+
+def _milp_suppress(GC, n_g, sizes, costs, k, *, max_pattern_size, time_limit, node_limit, max_vars):
+    """Optimal local suppression over groups of identical records (safe semantics).
+
+    Variables ``x[g, P]`` (integer): how many records of group g publish pattern P (the set of
+    suppressed quasi-identifiers); ``y[c]`` (binary): whether published cell c is used. Each group
+    places all its records; a used cell holds at least k records, an unused one none. Groups of k
+    or more records keep the empty pattern unless donating helps a rare key. Cells that cannot
+    reach k or contain no rare record are left out (they are never useful).
+
+    Returns (pattern per group-slot assignment as (group, pattern, count) arrays, info dict) or None
+    when the model would exceed ``max_vars`` even with single-variable patterns.
+    """
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    G, q = GC.shape
+    small = n_g < k
+    if not small.any():
+        return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)), dict(
+            status="no rare keys", optimal=True, bound=0.0, complete=True, size=q)
+    size = min(max_pattern_size, q)
+    while True:
+        pats = _patterns(q, size)
+        var_g, var_p, var_c, cell_cap = [], [], [], []
+        n_cells = 0
+        for P in pats:  # loop over patterns; vectorised over groups
+            keep = [j for j in range(q) if not (P >> j) & 1]
+            key = combine_codes([GC[:, j] for j in keep], [int(sizes[j]) for j in keep], G)
+            c, Cn = dense(key)
+            reach = np.bincount(c, weights=n_g, minlength=Cn)
+            has_small = np.bincount(c, weights=small, minlength=Cn) > 0
+            ok = has_small & (reach >= k)
+            remap = np.cumsum(ok) - 1 + n_cells
+            members = np.flatnonzero(ok[c])
+            var_g.append(members)
+            var_p.append(np.full(members.size, P, dtype=np.int64))
+            var_c.append(remap[c[members]])
+            cell_cap.append(reach[ok])
+            n_cells += int(ok.sum())
+        nv = sum(v.size for v in var_g)
+        if nv <= max_vars or size <= 1:
+            break
+        size -= 1
+    if nv > max_vars:
+        return None
+    var_g = np.concatenate(var_g)
+    var_p = np.concatenate(var_p)
+    var_c = np.concatenate(var_c)
+    cell_cap = np.concatenate(cell_cap).astype(np.float64)
+    # large groups that may donate keep an "unsuppressed" variable with its own cell
+    large_touch = np.unique(var_g[~small[var_g]])
+    var_g = np.concatenate([var_g, large_touch])
+    var_p = np.concatenate([var_p, np.zeros(large_touch.size, dtype=np.int64)])
+    var_c = np.concatenate([var_c, n_cells + np.arange(large_touch.size)])
+    cell_cap = np.concatenate([cell_cap, n_g[large_touch].astype(np.float64)])
+    n_cells += large_touch.size
+    nx = var_g.size
+    model_groups, grow = np.unique(var_g, return_inverse=True)
+    ng = model_groups.size
+    cost_p = _mask_cost(var_p, costs)
+    obj = np.concatenate([cost_p, np.zeros(n_cells)])
+    ones = np.ones(nx)
+    A_group = sparse.csr_array((ones, (grow, np.arange(nx))), shape=(ng, nx + n_cells))
+    cell_idx = np.arange(n_cells)
+    A_low = sparse.csr_array((np.r_[ones, -float(k) * np.ones(n_cells)],
+                              (np.r_[var_c, cell_idx], np.r_[np.arange(nx), nx + cell_idx])),
+                             shape=(n_cells, nx + n_cells))
+    A_up = sparse.csr_array((np.r_[ones, -cell_cap],
+                             (np.r_[var_c, cell_idx], np.r_[np.arange(nx), nx + cell_idx])),
+                            shape=(n_cells, nx + n_cells))
+    target = n_g[model_groups].astype(np.float64)
+    constraints = [
+        LinearConstraint(A_group, target, target),
+        LinearConstraint(A_low, 0.0, np.inf),
+        LinearConstraint(A_up, -np.inf, 0.0),
+    ]
+    upper = np.r_[n_g[var_g].astype(np.float64), np.ones(n_cells)]
+    res = milp(obj, constraints=constraints, integrality=np.ones(nx + n_cells),
+               bounds=Bounds(np.zeros(nx + n_cells), upper),
+               options={"time_limit": float(time_limit), "node_limit": int(node_limit), "disp": False,
+                        "mip_rel_gap": 0.0})
+    if res.x is None:
+        return None
+    x = np.round(res.x[:nx]).astype(np.int64)
+    complete = size >= q
+    optimal = res.status == 0
+    bound = float(getattr(res, "mip_dual_bound", np.nan) or 0.0)
+    info = dict(status=str(res.message), optimal=optimal, bound=bound, complete=complete, size=size)
+    sel = x > 0
+    return (var_g[sel], var_p[sel], x[sel]), info
+
+
+def _assign_patterns(g, G, n, assignment) -> np.ndarray:
+    """Give each record of the modelled groups its pattern (earlier rows keep more)."""
+    gs, ps, xs = assignment
+    mask = np.zeros(n, dtype=np.int64)
+    if gs.size == 0:
+        return mask
+    o = np.lexsort((ps, gs))
+    gs, ps, xs = gs[o], ps[o], xs[o]
+    modelled = np.zeros(G, dtype=bool)
+    modelled[gs] = True
+    rows = np.flatnonzero(modelled[g])
+    rows = rows[np.lexsort((rows, g[rows]))]
+    mask[rows] = np.repeat(ps, xs)
+    return mask
+
+
+# --------------------------------------------------------------------------------------------
+# the public function
+
+def _resolve_pseudonymise(pseudonymise, key) -> dict:
+    if pseudonymise is None:
+        return {}
+    if isinstance(pseudonymise, str):
+        pseudonymise = [pseudonymise]
+    if isinstance(pseudonymise, Mapping):
+        return dict(pseudonymise)
+    return {c: key for c in pseudonymise}
+
+
+def _check_importance(qis, importance) -> np.ndarray:
+    """Suppression cost per quasi-identifier: 1 + a small premium for the more important ones."""
+    q = len(qis)
+    if importance is None:
+        order = list(qis)
+    elif isinstance(importance, Mapping):
+        unknown = [v for v in importance if v not in qis]
+        if unknown:
+            raise SpecError(f"importance names {', '.join(map(repr, unknown))}, which is not a "
+                            f"quasi-identifier{close_matches(unknown[0], qis)}")
+        costs = []
+        for v in qis:
+            c = importance.get(v, 1.0)
+            if not isinstance(c, (int, float)) or isinstance(c, bool) or not c > 0:
+                raise SpecError(f"importance[{v!r}] must be a positive cost, got {c!r}")
+            costs.append(float(c))
+        return np.asarray(costs)
+    else:
+        order = list(importance)
+        unknown = [v for v in order if v not in qis]
+        if unknown:
+            raise SpecError(f"importance names {', '.join(map(repr, unknown))}, which is not a "
+                            f"quasi-identifier{close_matches(unknown[0], qis)}")
+        if len(set(order)) != len(order):
+            raise SpecError("importance lists a variable more than once")
+        order += [v for v in qis if v not in order]  # unlisted ones are least important
+    # most important first: costs 1 + 0.5, ..., least important 1 + 0.5/q
+    rank = {v: i for i, v in enumerate(order)}
+    return np.asarray([1.0 + 0.5 * (q - rank[v]) / q for v in qis])
+
+
+def anonymise(
+    df: pd.DataFrame,
+    quasi_identifiers: Sequence[str],
+    *,
+    k: int = 5,
+    l: int = 2,
+    sensitive: Sequence[str] = (),
+    hierarchies: Mapping[str, Any] | None = None,
+    importance: Sequence[str] | Mapping[str, float] | None = None,
+    identifiers: Sequence[str] = (),
+    pseudonymise: Mapping[str, Any] | Sequence[str] | None = None,
+    key: Any = None,
+    weights: str | None = None,
+    recode: Recode | Mapping[str, int] = "auto",
+    max_suppressed_share: float = 0.05,
+    method: Method = "auto",
+    milp_max_records: int = 50_000,
+    max_pattern_size: int = 3,
+    max_vars: int = 400_000,
+    time_limit: float = 60.0,
+    node_limit: int = 20_000,
+) -> AnonymisedData:
+    """Make microdata k-anonymous (safe count) and l-diverse, recording every change.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The microdata, one row per respondent.
+    quasi_identifiers : list of str
+        Columns an attacker may know.
+    k : int, default 5
+        Minimum number of records sharing each published key (suppressed values count as a symbol
+        of their own).
+    l : int, default 2
+        Minimum distinct non-missing values of each sensitive variable per class (ignored without
+        ``sensitive``).
+    sensitive : list of str
+        Sensitive variables (violence experienced, help sought); never quasi-identifiers.
+    hierarchies : dict, optional
+        Per quasi-identifier, its coarser levels, finest first: a coarser column name (``"district"``),
+        a list of band break points (left-closed, ``[15, 20, 25, ..., 65]``), a ``{code: coarser
+        code}`` mapping, a list of such levels, or a :class:`gbvstats.spec.Hierarchy`.
+    importance : list of str or dict, optional
+        Quasi-identifiers from the most to the least important (the least important is suppressed
+        first), or explicit suppression costs ``{name: cost}``. Default: the order of
+        ``quasi_identifiers``. Cost of suppressing the i-th of q (0-based) is ``1 + 0.5 (q - i) / q``:
+        fewer suppressed values come first, importance breaks ties.
+    identifiers : list of str
+        Direct identifiers to drop.
+    pseudonymise : dict or list of str, optional
+        Identifier columns to keep as keyed pseudonyms: ``{"resp_id": key_source}`` (a
+        :class:`gbvstats.keys.Key`, ``"env:NAME"``, ``"file:PATH"`` or None for ``$GBVSTATS_KEY``)
+        or a list of columns using ``key``.
+    key : Key or str, optional
+        Key source for columns listed without their own.
+    weights : str, optional
+        Survey weights (for ``Fk`` and the risk measure).
+    recode : {"auto", "none", "max"} or dict
+        Global recoding: choose levels from the lattice (``"auto"``), none, the coarsest allowed,
+        or fixed levels ``{"age": 1}``.
+    max_suppressed_share : float, default 0.05
+        ``recode="auto"`` keeps the least-loss levels that leave at most this share of records
+        needing suppression.
+    method : {"auto", "milp", "heuristic"}
+        Local suppression: the integer programme (``"auto"`` uses it up to ``milp_max_records``)
+        or the vectorised heuristic.
+    max_pattern_size, max_vars, time_limit, node_limit
+        Size limits of the integer programme: patterns suppress at most ``max_pattern_size``
+        variables (or all), the model has at most ``max_vars`` variables, HiGHS stops after
+        ``node_limit`` branch-and-bound nodes or ``time_limit`` seconds. ``info_loss.suppression``
+        says whether the optimum was proven over all patterns (``optimal``, ``complete_patterns``).
+
+    Returns
+    -------
+    AnonymisedData
+
+    Raises
+    ------
+    SpecError
+        A quasi-identifier, sensitive variable or identifier is not in the data; k < 2; a
+        variable is both sensitive and quasi-identifier; a hierarchy does not cover the codes.
+    KeyMissingError
+        A column is to be pseudonymised and no key was given (no unkeyed fallback).
+    DisclosureError
+        The file cannot be made safe (fewer than k records, or too few distinct sensitive values).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"a": [1, 1, 1, 2, 2, 2, 2, 2, 3], "b": [1] * 9})
+    >>> out = anonymise(d, ["a", "b"], k=3)
+    >>> out.data["a"].isna().tolist(), out.info_loss.total_suppressed
+    ([False, False, False, False, False, False, True, True, True], 3)
+    >>> out.risk_after.summary.records_violating_k
+    0
+    """
+    from ..keys import resolve
+    from .pseudonym import pseudonymise as _pseudo
+
+    t0 = time.perf_counter()
+    if not isinstance(df, pd.DataFrame):
+        raise SpecError(f"anonymise needs a pandas DataFrame, got {type(df).__name__}")
+    qis = check_columns(df, quasi_identifiers, "quasi-identifier")
+    if not qis:
+        raise SpecError("give at least one quasi-identifier")
+    if len(qis) > 20:
+        raise SpecError(f"{len(qis)} quasi-identifiers: at most 20 are supported; recode or drop some")
+    k = check_k(k)
+    l = check_l(l)
+    sens = check_columns(df, sensitive, "sensitive variable")
+    both = [s for s in sens if s in qis]
+    if both:
+        raise SpecError(f"{', '.join(map(repr, both))} is declared both sensitive and quasi-identifier; "
+                        "a variable is one or the other — remove it from one list")
+    ids = check_columns(df, identifiers, "identifier")
+    pseudo = _resolve_pseudonymise(pseudonymise, key)
+    check_columns(df, list(pseudo), "column to pseudonymise")
+    for role, names in (("identifier", ids), ("pseudonymised column", list(pseudo))):
+        clash = [c for c in names if c in qis or c in sens]
+        if clash:
+            raise SpecError(f"{', '.join(map(repr, clash))} is declared {role} and also quasi-identifier or "
+                            "sensitive; a direct identifier is dropped or pseudonymised, never published")
+    clash = [c for c in ids if c in pseudo]
+    if clash:
+        raise SpecError(f"{', '.join(map(repr, clash))} is both dropped (identifiers) and pseudonymised; "
+                        "choose one")
+    if method not in METHODS:
+        raise SpecError(f"method={method!r} is not one of {', '.join(map(repr, METHODS))}")
+    if isinstance(recode, str) and recode not in RECODES:
+        raise SpecError(f"recode={recode!r} is not one of {', '.join(map(repr, RECODES))} or a dict of levels")
+    if not 0.0 <= float(max_suppressed_share) <= 1.0:
+        raise SpecError(f"max_suppressed_share must be between 0 and 1, got {max_suppressed_share!r}")
+    if weights is not None and weights in qis:
+        raise SpecError(f"the weights column {weights!r} cannot be a quasi-identifier")
+    w = weight_array(df, weights)
+    costs = _check_importance(qis, importance)
+    hierarchies = dict(hierarchies or {})
+    unknown = [v for v in hierarchies if v not in qis]
+    if unknown:
+        raise SpecError(f"a hierarchy is given for {', '.join(map(repr, unknown))}, which is not a "
+                        f"quasi-identifier{close_matches(unknown[0], qis)}")
+    levels = {v: _hierarchy_levels(df, v, h) for v, h in hierarchies.items()}
+    if isinstance(recode, Mapping):
+        for v, lv in recode.items():
+            if v not in levels:
+                raise SpecError(f"recode level given for {v!r}, which has no hierarchy; "
+                                f"hierarchies exist for: {', '.join(levels) or 'none'}")
+            if isinstance(lv, bool) or not isinstance(lv, (int, np.integer)) or not 0 <= lv <= len(levels[v]):
+                raise SpecError(f"recode level for {v!r} must be an integer from 0 to {len(levels[v])}, got {lv!r}")
+    n = len(df)
+    if n < k:
+        raise DisclosureError(f"the file has {n} records, fewer than k = {k}: no release can be "
+                              f"{k}-anonymous; pool more records or lower k")
+    sens_enc = [column_codes(df[s]) for s in sens] if sens else []
+    if sens:
+        for s, (codes, m, missing) in zip(sens, sens_enc):
+            distinct = np.unique(codes[~missing]).size
+            if distinct < l:
+                raise DisclosureError(f"the sensitive variable {s!r} takes {distinct} distinct value(s) in the "
+                                      f"whole file, fewer than l = {l}: no release can be {l}-diverse; lower l")
+    eff_l = l if sens else 1
+    # resolve keys before any work: a missing key fails fast
+    keys = {c: resolve(src) for c, src in pseudo.items()}
+
+    # ---- risk before (identifiers dropped, nothing recoded)
+    enc0 = [column_codes(df[c]) for c in qis]
+    C0 = np.stack([e[0] for e in enc0], axis=1) if n else np.zeros((0, len(qis)), np.int64)
+    sizes0 = np.asarray([e[1] for e in enc0], dtype=np.int64)
+    risk_before = _risk_from_codes(df, C0, sizes0, np.zeros(n, np.int64), w, qis, sens, k, eff_l)
+
+    # ---- global recoding
+    level_values: dict[str, list[pd.Series]] = {}
+    level_codes: dict[str, list[tuple[np.ndarray, int]]] = {}
+    for j, v in enumerate(qis):
+        vals = [df[v]] + [lv.values for lv in levels.get(v, [])]
+        level_values[v] = vals
+        level_codes[v] = [(enc0[j][0], enc0[j][1])] + [column_codes(s)[:2] for s in vals[1:]]
+    entropy0 = {v: _entropy(*level_codes[v][0]) for v in qis}
+    weight_of = dict(zip(qis, costs))
+
+    def node_loss(node: dict) -> float:
+        loss = 0.0
+        for v, lv in node.items():
+            if lv and entropy0[v] > 0:
+                loss += weight_of[v] * (entropy0[v] - _entropy(*level_codes[v][lv])) / entropy0[v]
+        return loss
+
+    def node_violations(node: dict) -> int:
+        cols = [level_codes[v][node.get(v, 0)] for v in qis]
+        C = np.stack([c[0] for c in cols], axis=1)
+        sz = np.asarray([c[1] for c in cols], dtype=np.int64)
+        return int(_failing(C, sz, np.zeros(n, np.int64), k, eff_l, sens_enc).sum())
+
+    hv = [v for v in qis if v in levels]
+    if isinstance(recode, Mapping):
+        chosen = {v: int(recode.get(v, 0)) for v in hv}
+    elif recode == "none" or not hv:
+        chosen = {v: 0 for v in hv}
+    elif recode == "max":
+        chosen = {v: len(levels[v]) for v in hv}
+    else:
+        grid = list(itertools.product(*[range(len(levels[v]) + 1) for v in hv]))
+        if len(grid) > 1024:
+            raise SpecError(f"the hierarchies allow {len(grid)} combinations of levels; give fewer levels or "
+                            "fix some with recode={...}")
+        limit = float(max_suppressed_share) * n
+        scored = []
+        for node_t in grid:  # loop over lattice nodes (a handful), vectorised inside
+            node = dict(zip(hv, node_t))
+            scored.append((node_violations(node), node_loss(node), sum(node_t), node_t))
+        allowed = [s for s in scored if s[0] <= limit]
+        best = min(allowed, key=lambda s: (s[1], s[2], s[3])) if allowed else \
+            min(scored, key=lambda s: (s[0], s[1], s[2], s[3]))
+        chosen = dict(zip(hv, best[3]))
+    cols = [level_codes[v][chosen.get(v, 0)] for v in qis]
+    C = np.stack([c[0] for c in cols], axis=1) if n else np.zeros((0, len(qis)), np.int64)
+    C = np.asfortranarray(C)
+    sizes = np.asarray([c[1] for c in cols], dtype=np.int64)
+
+    # ---- local suppression
+    t_ls = time.perf_counter()
+    g, G = dense(combine_codes([C[:, j] for j in range(len(qis))], list(sizes), n))
+    n_g = np.bincount(g, minlength=G)
+    small_records = int((n_g[g] < k).sum())
+    lower_bound = float(small_records * costs.min())
+    use_milp = method == "milp" or (method == "auto" and n <= milp_max_records)
+    info = None
+    mask_k = None
+    if use_milp and small_records:
+        first = np.full(G, n, dtype=np.int64)
+        np.minimum.at(first, g, np.arange(n))
+        out = _milp_suppress(C[first], n_g, sizes, costs, k, max_pattern_size=max_pattern_size,
+                             time_limit=time_limit, node_limit=node_limit, max_vars=max_vars)
+        if out is not None:
+            assignment, info = out
+            mask_k = _assign_patterns(g, G, n, assignment)
+            if _failing(C, sizes, mask_k, k, 1, []).any():  # never trust a solver blindly
+                mask_k = None
+    rule_k = _RULE_MILP
+    if mask_k is None:
+        rule_k = _RULE_HEUR
+        mask_k = _repair(C, sizes, costs, np.zeros(n, np.int64), k, 1, [])
+        info_method = "heuristic"
+    else:
+        heur = None
+        if not info["optimal"]:  # keep whichever is cheaper
+            heur = _repair(C, sizes, costs, np.zeros(n, np.int64), k, 1, [])
+            if _mask_cost(heur, costs).sum() < _mask_cost(mask_k, costs).sum():
+                mask_k, rule_k = heur, _RULE_HEUR
+        info_method = "milp" if rule_k == _RULE_MILP else "milp+heuristic"
+    cost_k = float(_mask_cost(mask_k, costs).sum())
+    if info is not None and info["optimal"] and info["complete"] and rule_k == _RULE_MILP:
+        lower_bound = max(lower_bound, min(info["bound"], cost_k))
+    mask = mask_k
+    if sens:
+        mask = _repair(C, sizes, costs, mask_k, k, eff_l, sens_enc)
+    else:
+        mask = _fix_pool(C, sizes, costs, mask_k, k, 1, [])
+    full = (1 << len(qis)) - 1
+    cost_total = float(_mask_cost(mask, costs).sum())
+    gap = 0.0 if cost_total == 0 else max(0.0, (cost_total - lower_bound) / cost_total)
+    optimal = bool(info is not None and info["optimal"] and info["complete"] and rule_k == _RULE_MILP
+                   and np.array_equal(mask, mask_k))
+    if optimal:
+        gap = 0.0
+    supp = SuppressionResult(
+        method=info_method, suppressed_values=int(_popcount(mask).sum()), cost=cost_total,
+        lower_bound=lower_bound, gap=gap, optimal=optimal,
+        complete_patterns=bool(info["complete"]) if info else False,
+        max_pattern_size=int(info["size"]) if info else len(qis),
+        status=info["status"] if info else "heuristic", seconds=time.perf_counter() - t_ls)
+
+    # ---- re-check before anything leaves this function
+    if _failing(C, sizes, mask, k, eff_l, sens_enc).any():
+        raise DisclosureError("internal error: the anonymised file failed its own k/l re-check; nothing "
+                              "was released — please report this")
+
+    # ---- build the output and the log
+    out = df.drop(columns=list(ids)).copy()
+    log_parts = []
+    for c in ids:
+        log_parts.append(_log_frame(np.array([-1]), c, "<identifier>", "<dropped>", "direct identifier dropped",
+                                    "identifier", -1, 0.0))
+    for c, kobj in keys.items():
+        out[c] = pd.Series(_pseudo(df[c].to_numpy(dtype=object), kobj, context=""), index=df.index,
+                           dtype=object)
+        log_parts.append(_log_frame(np.array([-1]), c, "<identifier>", "<pseudonym>",
+                                    "replaced by keyed HMAC-SHA256 pseudonym", "pseudonymisation", -1, 0.0))
+    value_labels: dict[str, dict] = {}
+    recode_desc = {}
+    total_recoded = 0
+    for j, v in enumerate(qis):
+        lv = chosen.get(v, 0)
+        if lv:
+            lev = levels[v][lv - 1]
+            new = lev.values
+            old = df[v]
+            changed = np.flatnonzero(~((old == new) | (old.isna() & new.isna())).to_numpy(dtype=bool))
+            total_recoded += changed.size
+            log_parts.append(_log_frame(changed, v, old.to_numpy(dtype=object)[changed],
+                                        new.to_numpy(dtype=object)[changed],
+                                        f"global recoding to level {lv}: {lev.description}", _RULE_RECODE,
+                                        g[changed], 0.0))
+            out[v] = new.to_numpy()
+            if lev.labels:
+                value_labels[v] = lev.labels
+            recode_desc[v] = (lv, lev.description)
+        else:
+            recode_desc[v] = (0, "original values")
+    supp_frame = {}
+    for j, v in enumerate(qis):
+        bit = ((mask >> j) & 1).astype(bool)
+        supp_frame[v] = bit
+        rows = np.flatnonzero(bit)
+        if rows.size == 0:
+            continue
+        col = out[v]
+        old_vals = col.to_numpy(dtype=object)[rows]
+        in_k = ((mask_k[rows] >> j) & 1).astype(bool)
+        later = _RULE_L if sens else _RULE_POOL
+        rule = np.where(in_k, rule_k, later).astype(object)
+        fk = n_g[g[rows]]
+        rare = fk < k
+        reason = np.empty(rows.size, dtype=object)
+        reason[in_k & rare] = f"its key occurred fewer than k = {k} times"
+        reason[in_k & ~rare] = (f"donor: its key occurred at least k = {k} times; suppressed so that a "
+                                "rare key reaches k")
+        reason[~in_k] = (f"its class was not {eff_l}-diverse on the sensitive variables"
+                         if sens else f"the fully suppressed records were fewer than k = {k}")
+        log_parts.append(pd.DataFrame({
+            "row": rows.astype(np.int64), "column": v, "old_value": old_vals,
+            "new_value": None, "reason": reason, "rule": rule, "group": g[rows].astype(np.int64),
+            "cost": costs[j]}))
+        if pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            col = col.astype("float64")
+        out[v] = col.mask(pd.Series(bit, index=out.index))
+    log = pd.concat(log_parts, ignore_index=True) if log_parts else _log_frame(
+        np.zeros(0, np.int64), "", [], [], "", "", 0, 0.0)
+    log["column"] = log["column"].astype("category")
+    log["rule"] = log["rule"].astype("category")
+    log = log.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+    suppressed = pd.DataFrame(supp_frame, index=df.index)
+
+    # ---- risk after, information loss
+    risk_after = _risk_from_codes(df, C, sizes, mask, w, qis, sens, k, eff_l)
+    if risk_after.summary.records_violating_k or risk_after.summary.records_violating_l:
+        raise DisclosureError("internal error: the anonymised file failed its risk re-check; nothing was "
+                              "released — please report this")
+    if len(out) != n:
+        raise DisclosureError("internal error: rows were lost; nothing was released")
+    n_logged = int((log["rule"].astype(str).isin([_RULE_MILP, _RULE_HEUR, _RULE_L, _RULE_POOL])).sum())
+    if n_logged != supp.suppressed_values:
+        raise DisclosureError("internal error: the change log does not account for every suppressed value")
+    rows_info = []
+    for j, v in enumerate(qis):
+        bit = ((mask >> j) & 1).astype(bool)
+        pub = np.where(bit, sizes[j], C[:, j])
+        cats_before = int(np.unique(C0[:, j][~enc0[j][2]]).size)
+        present = ~bit & ~column_codes(out[v].where(~pd.Series(bit, index=out.index)))[2]
+        cats_after = int(np.unique(C[:, j][present]).size)
+        rows_info.append({
+            "variable": v, "recode_level": recode_desc[v][0], "recoding": recode_desc[v][1],
+            "suppressed": int(bit.sum()), "suppressed_share": float(bit.mean()) if n else 0.0,
+            "categories_before": cats_before, "categories_after": cats_after,
+            "entropy_before": entropy0[v], "entropy_after": _entropy(pub, int(sizes[j]) + 1),
+        })
+    frame = pd.DataFrame(rows_info).set_index("variable")
+    frame["entropy_loss"] = frame["entropy_before"] - frame["entropy_after"]
+    info_loss = InformationLoss(frame=frame, total_suppressed=supp.suppressed_values,
+                                records_touched=int((mask != 0).sum()), total_recoded=int(total_recoded),
+                                suppression=supp)
+    params = {"k": k, "l": eff_l, "quasi_identifiers": list(qis), "sensitive": list(sens),
+              "identifiers_dropped": list(ids), "pseudonymised": {c: kobj.source for c, kobj in keys.items()},
+              "recode_levels": dict(chosen), "importance_costs": dict(zip(qis, map(float, costs))),
+              "method": supp.method, "semantics": "safe", "weights": weights,
+              "seconds": time.perf_counter() - t0}
+    # the key source names where the key came from (env var / file path), never the key
+    return AnonymisedData(data=out, suppressed=suppressed, log=log, info_loss=info_loss,
+                          risk_before=risk_before, risk_after=risk_after, value_labels=value_labels,
+                          parameters=params)
+
+
+def _log_frame(rows, column, old, new, reason, rule, group, cost) -> pd.DataFrame:
+    rows = np.asarray(rows, dtype=np.int64)
+    return pd.DataFrame({
+        "row": rows, "column": column,
+        "old_value": pd.Series(old if not np.isscalar(old) else [old] * rows.size, dtype=object),
+        "new_value": pd.Series(new if not np.isscalar(new) else [new] * rows.size, dtype=object),
+        "reason": reason, "rule": rule,
+        "group": np.broadcast_to(np.asarray(group, dtype=np.int64), rows.shape).copy(), "cost": float(cost)})
+
+
+def _risk_from_codes(df, C, sizes, mask, w, qis, sens, k, l) -> RiskReport:
+    n = C.shape[0]
+    g, G = dense(_published_key(C, sizes, mask))
+    counts = np.bincount(g, minlength=G)
+    fk = counts[g]
+    Fk = np.bincount(g, weights=w, minlength=G)[g] if w is not None else fk.astype(np.float64)
+    return _report(df.index, qis, sens, df, g, G, fk, Fk, k, l if sens else 1, "safe")
+
+
+# --------------------------------------------------------------------------------------------
+# output coding (pure: the CLI writes the files)
+
+def export_frame(result: AnonymisedData, *, suppressed_code: int = -7) -> tuple[pd.DataFrame, dict, dict]:
+    """The data with suppressed values replaced by a distinguishable code, plus SPSS metadata.
+
+    Numeric quasi-identifiers get ``suppressed_code`` (default -7) with the value label
+    "suppressed for confidentiality" and declared user-missing; text ones get the text
+    ``str(suppressed_code)``. Values that were missing in the input stay system-missing.
+
+    Returns
+    -------
+    (frame, value_labels, missing_ranges)
+        ``value_labels`` and ``missing_ranges`` in pyreadstat's ``write_sav`` format.
+    """
+    data = result.data.copy()
+    labels: dict[str, dict] = {c: dict(v) for c, v in result.value_labels.items()}
+    missing: dict[str, list] = {}
+    for v in result.suppressed.columns:
+        bit = result.suppressed[v].to_numpy()
+        col = data[v]
+        if pd.api.types.is_numeric_dtype(col.dtype):
+            present = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            if np.any(present[~bit] == suppressed_code):
+                rows = np.flatnonzero(present == suppressed_code)
+                raise SpecError(f"column {v!r} already holds the suppression code {suppressed_code} in "
+                                f"{format_rows(rows)}; choose another code (e.g. suppressed_code=-77)")
+            if bit.any():
+                data[v] = col.astype("float64").where(~bit, float(suppressed_code))
+            labels.setdefault(v, {})[float(suppressed_code)] = SUPPRESSED_LABEL
+            missing[v] = [float(suppressed_code)]
+        else:
+            code = str(suppressed_code)
+            if bit.any():
+                data[v] = col.astype(object).where(~bit, code)
+            labels.setdefault(v, {})[code] = SUPPRESSED_LABEL
+            missing[v] = [code]
+    return data, labels, missing

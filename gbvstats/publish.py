@@ -440,6 +440,21 @@ class _Context:
         return self.linked
 
 
+def code_labels(variable: str) -> dict[str, Mapping[str, str]]:
+    """Bundled bilingual labels of a coded variable (``gbvstats/data/labels.toml``): code -> {vi, en}."""
+    from importlib import resources
+
+    data = tomllib.loads(resources.files("gbvstats").joinpath("data/labels.toml").read_text(encoding="utf-8"))
+    return {str(k): v for k, v in data.get(variable, {}).items()}
+
+
+def _schema_labels(schema, column: str) -> dict[str, str]:
+    try:
+        return {str(k): str(v) for k, v in schema.column(column).labels}
+    except Exception:
+        return {}
+
+
 def _name(code, names: dict) -> str:
     if code is None or (isinstance(code, float) and np.isnan(code)):
         return ""
@@ -466,6 +481,9 @@ def _source_note(ctx: _Context, year: int, ind=None, ci: str | None = None) -> M
     title = getattr(s.spec, "name", "") or ctx.plan.rounds[year].stem
     method = ci or (ind.ci if ind is not None else "")
     lvl = f"{100 * ctx.plan.level:g}%"
+    if not method:
+        return {"vi": f"Nguồn: {title}, năm {year} (tệp {ctx.plan.rounds[year].name}). Số gia quyền theo trọng số thiết kế.",
+                "en": f"Source: {title}, {year} (file {ctx.plan.rounds[year].name}). Weighted numbers use the design weights."}
     return {
         "vi": f"Nguồn: {title}, năm {year} (tệp {ctx.plan.rounds[year].name}). Ước lượng có gia quyền theo thiết kế "
               f"mẫu (phân tầng, chọn cụm); khoảng tin cậy {lvl} theo phương pháp {method}.",
@@ -662,8 +680,13 @@ def _table_profile(ctx: _Context, spec: Mapping) -> list:
     cols = [Column("province_label", {"vi": "Tỉnh/thành phố", "en": "Province"}, "text")]
     var_label = ctx.survey(year).label(var, "vi") or var
     var_label_en = ctx.survey(year).label(var, "en") or var
+    en_names = {}
+    try:
+        en_names = {_name(k, vnames): str(v) for k, v in ctx.survey(year).value_labels(var, "en").items()}
+    except Exception:
+        pass
     for v in ["Total"] + vcats:
-        vl = {"vi": "Tổng" if v == "Total" else f"{var_label}: {v}", "en": "Total" if v == "Total" else f"{var_label_en}: {v}"}
+        vl = {"vi": "Tổng" if v == "Total" else v, "en": "Total" if v == "Total" else en_names.get(v, v)}
         cols.append(Column(f"n_{v}", {"vi": f"{vl['vi']} (n)", "en": f"{vl['en']} (n)"}, "count", status=f"s_{v}"))
         cols.append(Column(f"w_{v}", {"vi": f"{vl['vi']} (gia quyền)", "en": f"{vl['en']} (weighted)"}, "count", status=f"s_{v}"))
     notes = [{"vi": f"Số phụ nữ được phỏng vấn theo tỉnh và {var_label}; ô dưới {threshold} trường hợp bị ẩn, "
@@ -899,22 +922,15 @@ def _table_cases(ctx: _Context, spec: Mapping) -> list:
         part = pd.DataFrame({f"v_{s}": sub["value"], f"s_{s}": sub["status"]})
         wide = part if wide is None else wide.join(part)
     wide = wide.reindex(["Total"] + bys).reset_index()
-    pnames = {}
-    if by == "province":
-        try:
-            pnames = {str(k): v for k, v in linked.schema.column("province").codes.items()}
-        except Exception:
-            pnames = {}
+    pnames = _schema_labels(linked.schema, by)
     all_text = "Tất cả / All" if ctx.plan.lang == "both" else ALL_LABEL[ctx.plan.lang]
     wide["label"] = [all_text if b == "Total" else pnames.get(str(b), str(b)) for b in wide[by]]
     cols = [Column("label", {"vi": "Tỉnh/thành phố", "en": "Province"} if by == "province" else {"vi": by, "en": by}, "text")]
-    split_labels = {}
-    try:
-        split_labels = {str(k): str(v) for k, v in linked.schema.column(split).codes.items()}
-    except Exception:
-        pass
+    split_labels = _schema_labels(linked.schema, split)
+    bundled = code_labels(split)
     for s in ["Total"] + splits:
-        lab = {"vi": "Tổng", "en": "Total"} if s == "Total" else {"vi": split_labels.get(s, s), "en": split_labels.get(s, s)}
+        en = split_labels.get(s, s)
+        lab = {"vi": "Tổng", "en": "Total"} if s == "Total" else dict(bundled.get(s, {"vi": en, "en": en}))
         cols.append(Column(f"v_{s}", lab, "count", status=f"s_{s}"))
     ind = ctx.catalogue[name] if name in ctx.catalogue else None
     notes = []
@@ -959,11 +975,7 @@ def _table_cases_tracker(ctx: _Context, spec: Mapping) -> list:
     num["measure"], den["measure"] = "numerator", "denominator"
     both = pd.concat([num, den], ignore_index=True)
     pf = _protect(both, {"province": provs, "measure": ["numerator", "denominator"]}, threshold)
-    pnames = {}
-    try:
-        pnames = {str(k): v for k, v in linked.schema.column("province").codes.items()}
-    except Exception:
-        pass
+    pnames = _schema_labels(linked.schema, "province")
     rows = []
     for p in ["Total"] + provs:
         n_ = pf[(pf["province"] == p) & (pf["measure"] == "numerator")].iloc[0]

@@ -271,6 +271,8 @@ class Survey:
                     data[name] = data[name].where(~mask)
         for name, mask in forced.items():
             data[name] = data[name].where(~mask)
+        for name in data.columns:  # whole-number codes without missing values read as int64 (42, not 42.0)
+            data[name] = _as_int_if_whole(data[name])
         for name, col in derived.items():
             data[name] = col
         exclusions.extend(_derived_exclusions(derived, outside, work, spec, missing_codes, meta))
@@ -526,7 +528,8 @@ def _missing_codes(raw: pd.DataFrame, fmeta: FileMeta, spec: SurveySpec) -> dict
     MISSING VALUES) gets the spec's ``[missing] codes`` on its coded variables: those with value
     labels, the sources of derived variables, and skip-pattern questions.
     """
-    codes = {k: tuple(v) for k, v in fmeta.missing_codes.items() if k in raw.columns and v}
+    codes = {k: tuple(v) for k, v in fmeta.missing_codes.items()
+             if k in raw.columns and (v or fmeta.missing_ranges.get(k))}
     if codes or not spec.missing_codes:
         return codes
     coded = set(fmeta.value_labels) | {n for n, v in spec.variables.items() if v.values}
@@ -601,6 +604,15 @@ def _evaluate(frame: pd.DataFrame, expr: str, key: str, where: str) -> np.ndarra
     if arr.dtype != bool:
         arr = pd.Series(arr).fillna(False).astype(bool).to_numpy()
     return arr
+
+
+def _as_int_if_whole(col: pd.Series) -> pd.Series:
+    if col.dtype != "float64" or not len(col):
+        return col
+    v = col.to_numpy()
+    if np.isnan(v).any() or not np.array_equal(v, np.round(v)) or np.abs(v).max() > 2**53:
+        return col
+    return col.astype("int64")
 
 
 def _unknown(frame: pd.DataFrame, expr: str, outside: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -158,7 +158,7 @@ class Estimates:
         method = check_method(self.method if method is None else method, self.kind)
         lo, hi = _interval(method, self.estimate, self.se, self.df, self.n, level, self.kind, self.logit_se)
         new = dataclasses.replace(self, level=float(level), method=method, ci_low=lo, ci_high=hi)
-        flags = _flags(new.frame, self.rules, self.n)
+        flags = _flags(new, self.rules, self.n)
         return dataclasses.replace(new, flag=flags.flags, reasons=flags.reasons)
 
     def __len__(self) -> int:
@@ -381,8 +381,13 @@ def _blank_empty(n, lo, hi):
     return lo, hi
 
 
-def _flags(frame: pd.DataFrame, rules, n):
-    fl = apply_rules(frame, rules)
+def _flags(est: "Estimates", rules, n):
+    cols = {
+        "estimate": est.estimate, "se": est.se, "ci_low": est.ci_low, "ci_high": est.ci_high,
+        "level": np.full(len(est.estimate), est.level), "df": est.df, "deff": est.deff, "deff_wr": est.deff_wr,
+        "cv": est.cv, "n": est.n, "n_eff": est.n_eff, "n_weighted": est.n_weighted,
+    }
+    fl = apply_rules(cols, rules)
     empty = np.asarray(n) == 0
     if empty.any():
         flags = tuple("suppress" if e else f for e, f in zip(empty, fl.flags))
@@ -409,7 +414,8 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
 
     in_where = _where_mask(data, where)
     if not in_where.any():
-        raise DesignError(f"where={where!r} selects no rows; nothing to estimate")
+        shown = repr(where) if isinstance(where, str) else "<mask>"
+        raise DesignError(f"where={shown} selects no rows; nothing to estimate")
     dcode, labels, by_cols = _domains(data, by)
     D = len(labels)
     notes: list[str] = list(design.notes)
@@ -547,7 +553,7 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
         notes=tuple(notes),
         logit_se=logit_se,
     )
-    fl = _flags(est.frame, rules, est.n)
+    fl = _flags(est, rules, est.n)
     return dataclasses.replace(est, flag=fl.flags, reasons=fl.reasons)
 
 

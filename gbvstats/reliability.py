@@ -1,6 +1,7 @@
 """Reliability rules for estimates, as data.
 
-A :class:`Rule` is a condition on the columns of an estimate table (a pandas ``eval`` expression)
+A :class:`Rule` is a condition on the columns of an estimate table (an expression of column names,
+numbers, comparisons, ``&``, ``|``, ``~`` and arithmetic, evaluated safely on arrays)
 and the action taken when it holds; a :class:`RuleSet` is an ordered list of rules. Applying a rule
 set fills the ``flag`` column with the most severe action that matched (``suppress`` >
 ``parentheses`` > ``review`` > ``ok``) and records every matching rule's reason.
@@ -30,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -155,26 +157,88 @@ def get_rules(rules) -> RuleSet:
     return RuleSet("user", items)
 
 
-def _derived(frame: pd.DataFrame) -> pd.DataFrame:
-    t = pd.DataFrame(index=range(len(frame)))
-    for c in ("estimate", "se", "ci_low", "ci_high", "level", "df", "deff", "deff_wr", "cv", "n", "n_eff", "n_weighted"):
-        if c in frame.columns:
-            t[c] = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    est = t.get("estimate")
-    if "ci_low" in t and "ci_high" in t:
-        t["ci_width"] = t["ci_high"] - t["ci_low"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t["rel_ci_width"] = t["ci_width"] / est.abs()
-            t["rel_ci_width_complement"] = t["ci_width"] / (1 - est).abs()
-    if "cv" in t:
-        t["rse"] = t["cv"].abs()
-    if "n_eff" in t and "n" in t:
-        t["n_eff_capped"] = np.minimum(t["n_eff"], t["n"])
+_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "level", "df", "deff", "deff_wr", "cv", "n", "n_eff", "n_weighted")
+
+
+def _derived(frame) -> dict[str, np.ndarray]:
+    """Numeric columns of an estimate table (DataFrame or mapping) plus the derived ones."""
+    t: dict[str, np.ndarray] = {}
+    for c in _COLUMNS:
+        if c in frame:
+            v = frame[c]
+            if isinstance(v, pd.Series):
+                v = pd.to_numeric(v, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            t[c] = np.asarray(v, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if "ci_low" in t and "ci_high" in t and "estimate" in t:
+            est = t["estimate"]
+            t["ci_width"] = t["ci_high"] - t["ci_low"]
+            t["rel_ci_width"] = t["ci_width"] / np.abs(est)
+            t["rel_ci_width_complement"] = t["ci_width"] / np.abs(1 - est)
+        if "cv" not in t and "se" in t and "estimate" in t:
+            t["cv"] = t["se"] / np.abs(t["estimate"])
+        if "cv" in t:
+            t["rse"] = np.abs(t["cv"])
+        if "n_eff" in t and "n" in t:
+            t["n_eff_capped"] = np.minimum(t["n_eff"], t["n"])
     return t
 
 
-def apply_rules(frame: pd.DataFrame, rules) -> Flags:
+_BINOPS = {ast.BitAnd: np.logical_and, ast.BitOr: np.logical_or, ast.Add: np.add, ast.Sub: np.subtract,
+           ast.Mult: np.multiply, ast.Div: np.divide}
+_CMPOPS = {ast.Lt: np.less, ast.LtE: np.less_equal, ast.Gt: np.greater, ast.GtE: np.greater_equal,
+           ast.Eq: np.equal, ast.NotEq: np.not_equal}
+
+
+def _evaluate(condition: str, columns: dict[str, np.ndarray]):
+    """Evaluate a rule condition safely: names, numbers, comparisons, & | ~ and + - * / only."""
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Name):
+            if node.id not in columns:
+                raise SpecError(f"unknown column {node.id!r}" + close_matches(node.id, list(columns)))
+            return columns[node.id]
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return float(node.value)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.BoolOp):
+            f = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+            out = ev(node.values[0])
+            for v in node.values[1:]:
+                out = f(out, ev(v))
+            return out
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Invert, ast.Not)):
+            return np.logical_not(ev(node.operand))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        if isinstance(node, ast.Compare):
+            left = ev(node.left)
+            out = None
+            for op, comp in zip(node.ops, node.comparators):
+                if type(op) not in _CMPOPS:
+                    break
+                right = ev(comp)
+                with np.errstate(invalid="ignore"):
+                    r = _CMPOPS[type(op)](left, right)
+                out = r if out is None else np.logical_and(out, r)
+                left = right
+            else:
+                return out
+        raise SpecError(f"unsupported expression {ast.dump(node)[:60]}")
+
+    return ev(ast.parse(condition, mode="eval"))
+
+
+def apply_rules(frame, rules) -> Flags:
     """Evaluate a rule set on an estimate table (vectorised over rows).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or mapping of column -> array
+    rules : str, RuleSet or list of Rule
 
     Returns
     -------
@@ -183,24 +247,26 @@ def apply_rules(frame: pd.DataFrame, rules) -> Flags:
     """
     rs = get_rules(rules)
     t = _derived(frame)
-    n = len(t)
+    n = len(next(iter(t.values()))) if t else len(frame)
     severity = np.zeros(n, dtype=np.int64)
     hits = []
     for rule in rs.rules:  # a loop over rules (a handful), never over estimates
         try:
-            m = t.eval(rule.condition)
-        except Exception as exc:
+            m = _evaluate(rule.condition, t)
+        except SpecError as exc:
             raise SpecError(
                 f"reliability rule {rule.name!r}: cannot evaluate {rule.condition!r} ({exc}); "
-                f"columns available: {', '.join(t.columns)}"
+                f"columns available: {', '.join(t)}"
             ) from None
-        m = np.asarray(pd.Series(m).fillna(False).to_numpy(dtype=bool)) if n else np.zeros(0, dtype=bool)
+        except SyntaxError as exc:
+            raise SpecError(f"reliability rule {rule.name!r}: {rule.condition!r} is not a valid condition ({exc.msg})") from None
+        m = np.broadcast_to(np.asarray(m, dtype=bool), (n,))
         severity = np.where(m, np.maximum(severity, _SEVERITY[rule.action]), severity)
         hits.append(m)
     flags = tuple(np.asarray(ACTIONS, dtype=object)[severity].tolist())
     if hits:
         H = np.column_stack(hits)
-        reasons = tuple(tuple(r.reason for r, h in zip(rs.rules, row) if h) for row in H)
+        reasons = tuple(tuple(r.reason for r, h in zip(rs.rules, row) if h) for row in H.tolist())
     else:
         reasons = tuple(() for _ in range(n))
     return Flags(flags=flags, reasons=reasons, rule_set=rs.name)

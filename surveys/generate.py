@@ -693,8 +693,16 @@ def truth_table(pop: pd.DataFrame) -> dict:
     return {"national": level(None)["all"], "province": level("province"), "district": level("district")}
 
 
-def main(outdir: str | Path = HERE / "example", seed: int = 2024) -> None:
-    """Write the three rounds, the survey spec's companion truth.json, then the case records if present."""
+def round_seed(seed: int, year: int) -> int:
+    """The sampling seed of a round (so a test can redraw exactly the sample in the example file)."""
+    return seed + 17 * (YEARS.index(year) + 1)
+
+
+def main(outdir: str | Path = HERE / "example", seed: int = 2024, cases: bool = True) -> None:
+    """Write the three rounds, survey.toml and truth.json, then (``cases=True``) the case records.
+
+    The case records come from ``surveys/generate_cases.py`` (its ``main(outdir, seed)``), if present.
+    """
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     truth = {"seed": seed, "note": "True population values (proportions; help_seeking_k = share in category k "
@@ -703,18 +711,18 @@ def main(outdir: str | Path = HERE / "example", seed: int = 2024) -> None:
              "formal_sources": list(FORMAL_SOURCES), "rounds": {}}
     for i, year in enumerate(YEARS):
         pop = make_population(seed=seed, year=year)
-        sample = draw_sample(pop, seed=seed + 17 * (i + 1))
+        sample = draw_sample(pop, seed=round_seed(seed, year))
         write_sav(sample, out / f"community_{year}.sav", year)
         truth["rounds"][str(year)] = {"respondents": len(sample), **truth_table(pop)}
         print(f"community_{year}.sav: {len(sample)} respondents, {sample['commune'].nunique()} communes, "
               f"population {len(pop)} women")
     (out / "survey.toml").write_text(spec_text(), encoding="utf-8")
     (out / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    cases = HERE / "generate_cases.py"
-    if cases.exists():
+    cases_py = HERE / "generate_cases.py"
+    if cases and cases_py.exists():
         import importlib.util
 
-        spec = importlib.util.spec_from_file_location("generate_cases", cases)
+        spec = importlib.util.spec_from_file_location("generate_cases", cases_py)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         module.main(out, seed)

@@ -43,7 +43,8 @@
 #   gbv         the example GBV survey (data/gbv_example.csv, exported by export_gbv.py from the
 #               generator's 2024 round) -- only when that file exists.
 #
-# CIs: svyciprop with every method (logit, likelihood, asin, beta, mean, xlogit), df = degf(design) of
+# CIs: svyciprop with every method (by domain: svyby's ci_l/ci_u columns -- confint() of a svyby object
+# would give coef -/+ qnorm * SE whatever the method) (logit, likelihood, asin, beta, mean, xlogit), df = degf(design) of
 # the domain's subset design (svyby passes the subset; degf counts PSUs and strata with nonzero weight).
 # Means/totals/ratios: confint(.., df = degf) ("t") and confint(..) ("wald", normal quantile).
 # deff: deff=TRUE (vs SRS without replacement) -> column deff; deff="replace" -> column deff_wr.
@@ -194,7 +195,9 @@ ciprops <- function(dname, d, var, by = NULL, level = 0.95) {
       }
       lv <- as.character(m[[by]])
       stopifnot(identical(lv, names(dfs)))
-      ci <- confint(m)
+      # NB: confint() of a svyby object is a normal-theory interval coef -/+ z * SE, not svyciprop's;
+      # svyciprop's own interval of each domain is in the ci_l / ci_u columns (vartype = "ci").
+      ci <- cbind(m[["ci_l"]], m[["ci_u"]])
       for (i in seq_along(lv))
         add(paste(dname, "proportion", var, by, lv[i], meth, level, sep = ":"), dname, "proportion", var,
             by, lv[i], meth, level, coef(m)[i], SE(m)[i], ci[i, 1], ci[i, 2], dfs[[i]], NA, NA,

@@ -307,10 +307,7 @@ def _poststratify_columns(W: np.ndarray, codes: np.ndarray, pop_tot: np.ndarray,
     tot = np.asarray(G.T @ W)  # (k, K)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = pop_tot[:, None] / tot
-    ratio = ratio[codes]
-    # rows with zero weight in an unmatched cell keep their (zero) weight
-    ratio[~np.isfinite(ratio) & (W == 0)] = 1.0
-    return W * ratio
+    return W * ratio[codes]
 
 
 def _replicate_matrix(design) -> np.ndarray | None:
@@ -442,6 +439,14 @@ def rake(design, margins, *, max_iter: int = 10, epsilon: float = 1.0):
     plans = []
     for by, tot in items:
         plans.append(_cells(design.data, by, tot, w, False, f"rake margin {by}"))
+    grand = np.array([np.nansum(p[1]) for p in plans])
+    if np.ptp(grand) > 1e-6 * np.max(np.abs(grand)):
+        warnings.warn(
+            f"rake: the margins do not agree on the population size ({', '.join(f'{g:g}' for g in grand)}); "
+            "the raked weights add up to the last margin's total and cannot match all margins",
+            GbvstatsWarning,
+            stacklevel=2,
+        )
     allvars = list(dict.fromkeys(v for by, _ in items for v in by))
     joint = pd.MultiIndex.from_frame(design.data[allvars].astype(object)).factorize()[0]
     nj = int(joint.max()) + 1

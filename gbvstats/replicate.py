@@ -216,6 +216,7 @@ def replicate_variance(
         cnt = use.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             centre = np.where(use, reps, 0.0).sum(axis=0) / cnt
+        centre = np.where(cnt > 0, centre, 0.0)  # every rscale 0: each term is 0 anyway
     dev = np.where(ok, reps - centre, 0.0)
     var = rw.scale * np.sum(rs * dev * dev, axis=0)
     all_bad = ~ok.any(axis=0)
@@ -949,7 +950,7 @@ def make_replicate_weights_from_columns(
     if len(cols) < 2:
         raise DesignError(f"{source}: need at least 2 replicate weight columns; got {len(cols)}")
     raw = data[cols]
-    nonnum = [c for c in cols if not pd.api.types.is_numeric_dtype(raw[c])]
+    nonnum = [c for c, dt in zip(cols, raw.dtypes) if not pd.api.types.is_numeric_dtype(dt)]
     if nonnum:
         raise DataError(
             f"{source}: replicate weight column(s) {', '.join(map(repr, nonnum))} are not numeric; "

@@ -261,7 +261,7 @@ def _row(r: dict, p: dict, seq: int, rng: np.random.Generator) -> dict:
     return row
 
 
-def main(outdir: Path | str = Path(__file__).resolve().parent / "example", seed: int = 20241125) -> dict:
+def main(outdir: Path | str = Path(__file__).resolve().parent / "example", seed: int = 2024) -> dict:
     """Write the agency files into ``outdir/cases/`` and the truth into ``outdir/cases_truth.json``.
 
     Returns the truth dict. Same seed, same bytes (the .xlsx has fixed document properties).
@@ -330,7 +330,24 @@ def _write_xlsx(path: Path, rows: list[dict]) -> None:
     wb.properties.created = fixed
     wb.properties.modified = fixed
     wb.properties.creator = "gbvstats generate_cases.py"
-    wb.save(path)
+    # zip entries carry the current time: rewrite them with a fixed one so the bytes are reproducible
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed_info = zipfile.ZipInfo(info.filename, date_time=(2024, 12, 31, 0, 0, 0))
+            fixed_info.compress_type = zipfile.ZIP_DEFLATED
+            fixed_info.external_attr = 0o600 << 16
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                import re
+
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>2024-12-31T00:00:00Z\g<2>", data)
+            dst.writestr(fixed_info, data)
 
 
 def _truth(people, records, incidents, rows_by_agency, mixed) -> dict:

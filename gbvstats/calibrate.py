@@ -307,7 +307,8 @@ def _poststratify_columns(W: np.ndarray, codes: np.ndarray, pop_tot: np.ndarray,
     tot = np.asarray(G.T @ W)  # (k, K)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = pop_tot[:, None] / tot
-    return W * ratio[codes]
+    with np.errstate(invalid="ignore"):
+        return W * ratio[codes]
 
 
 def _replicate_matrix(design) -> np.ndarray | None:

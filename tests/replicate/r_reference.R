@@ -38,6 +38,15 @@ reps <- list(
   brr = as.svrepdesign(dbrr, type = "BRR"),
   fay = as.svrepdesign(dbrr, type = "Fay", fay.rho = 0.3)
 )
+## JKn with a lonely PSU: apistrat with its first school moved to a stratum of its own
+strat1 <- apistrat; strat1$st <- as.character(strat1$stype); strat1$st[5] <- "X"
+write.csv(data.frame(st = strat1$st), file.path(out, "lonely_strata.csv"), row.names = FALSE)
+for (lp in c("adjust", "average", "remove", "certainty")) {
+  options(survey.lonely.psu = lp)
+  dl <- svydesign(id = ~1, strata = ~st, weights = ~pw, data = strat1)
+  reps[[paste0("jkn_lonely_", lp)]] <- as.svrepdesign(dl, type = "JKn")
+}
+options(survey.lonely.psu = "fail")
 set.seed(20261123)
 reps$boot_strat <- as.svrepdesign(dstrat_nofpc, type = "bootstrap", replicates = 50)
 for (nm in names(reps)) {

@@ -16,6 +16,9 @@ recorded in ``data/r_versions.csv``), run from the project root with
     svrepdesign(data = cbind(apistrat, bw), repweights = "bw[0-9]+", weights = ~pw,
                 type = "bootstrap", combined.weights = TRUE)          # R's bootstrap weights read back
     svrepdesign(..., repweights = "jk[0-9]+", type = "JKn", rscales = ..., mse = TRUE)
+    strat1$st[5] <- "X"   # a lonely PSU; options(survey.lonely.psu = "adjust" / "average" /
+    as.svrepdesign(svydesign(id = ~1, strata = ~st, weights = ~pw, data = strat1), type = "JKn")
+                          # "remove" / "certainty")
     svymean(~api00 + api99, d); svytotal(~api00 + api99, d); svymean(~stype, d); degf(d)
 
 Tolerances: replicate weights 1e-10 relative; estimates 1e-8 relative; SEs 1e-6 relative (with an
@@ -58,10 +61,20 @@ def rvals():
     return pd.read_csv(DATA / "r_values.csv")
 
 
+@pytest.fixture(scope="module")
+def designs(api):
+    return _designs(api)
+
+
 def _designs(api):
     clus1, strat, clus2 = api["clus1"], api["strat"], api["clus2"]
     brr = clus2.assign(pair=pd.read_csv(DATA / "apibrr_design.csv")["pair"].to_numpy())
-    return {
+    lonely = strat.assign(st=pd.read_csv(DATA / "lonely_strata.csv")["st"].to_numpy())
+    out = {
+        f"dlonely_{lp}": gs.Design.from_frame(lonely, weights="pw", strata="st", lonely_psu=lp)
+        for lp in ("adjust", "average", "remove", "certainty")
+    }
+    return out | {
         "dclus1": gs.Design.from_frame(clus1, weights="pw", psu="dnum", fpc="fpc"),
         "dstrat": gs.Design.from_frame(strat, weights="pw", strata="stype", fpc="fpc"),
         "dstrat0": gs.Design.from_frame(strat, weights="pw", strata="stype"),
@@ -77,6 +90,10 @@ GENERATED = {
     "jk1_clus2": ("dclus2", "JK1", {}),
     "brr": ("dbrr", "BRR", {}),
     "fay": ("dbrr", "Fay", {"rho": 0.3}),
+    "jkn_lonely_adjust": ("dlonely_adjust", "JKn", {}),
+    "jkn_lonely_average": ("dlonely_average", "JKn", {}),
+    "jkn_lonely_remove": ("dlonely_remove", "JKn", {}),
+    "jkn_lonely_certainty": ("dlonely_certainty", "JKn", {}),
 }
 
 
@@ -109,8 +126,8 @@ def _check_stats(design, rows):
 
 
 @pytest.mark.parametrize("case", list(GENERATED))
-def test_generated_weights_equal_r(api, case):
-    d = _to_replicate(_designs(api), case)
+def test_generated_weights_equal_r(designs, case):
+    d = _to_replicate(designs, case)
     r_w = pd.read_csv(DATA / f"repw_{case}.csv").to_numpy()
     r_c = pd.read_csv(DATA / f"repc_{case}.csv")
     rw = d.replicate
@@ -122,26 +139,26 @@ def test_generated_weights_equal_r(api, case):
 
 
 @pytest.mark.parametrize("case", list(GENERATED))
-def test_generated_replicate_estimates_equal_r(api, rvals, case):
-    d = _to_replicate(_designs(api), case)
+def test_generated_replicate_estimates_equal_r(designs, rvals, case):
+    d = _to_replicate(designs, case)
     _check_stats(d, rvals[rvals["case"] == case])
 
 
-def test_r_bootstrap_weights_read_back_as_user_supplied(api, rvals):
+def test_r_bootstrap_weights_read_back_as_user_supplied(api, designs, rvals):
     strat = api["strat"]
     bw = pd.read_csv(DATA / "repw_boot_strat.csv")
     bw.columns = [f"bw{i + 1}" for i in range(bw.shape[1])]
     df = pd.concat([strat, bw], axis=1)
     rw = make_replicate_weights_from_columns(df, r"bw[0-9]+", weights="pw", replicate_method="bootstrap")
     assert rw.scale == pytest.approx(1 / 49) and rw.n_replicates == 50
-    d = dataclasses.replace(_designs(api)["dstrat0"], data=df, replicate=rw)
+    d = dataclasses.replace(designs["dstrat0"], data=df, replicate=rw)
     _check_stats(d, rvals[rvals["case"] == "user_boot"])
     # and through the Design constructor with a list of columns
     d2 = gs.Design.from_frame(df, weights="pw", replicate_weights=list(bw.columns), replicate_method="bootstrap")
     _check_stats(d2, rvals[rvals["case"] == "user_boot"])
 
 
-def test_user_jkn_with_rscales_and_mse(api, rvals):
+def test_user_jkn_with_rscales_and_mse(api, designs, rvals):
     strat = api["strat"]
     jw = pd.read_csv(DATA / "repw_jkn_strat.csv")
     jw.columns = [f"jk{i + 1}" for i in range(jw.shape[1])]
@@ -150,7 +167,7 @@ def test_user_jkn_with_rscales_and_mse(api, rvals):
     rw = make_replicate_weights_from_columns(
         df, [f"jk{i + 1}" for i in range(200)], weights="pw", replicate_method="JKn", rscales=rscales, mse=True
     )
-    d = dataclasses.replace(_designs(api)["dstrat0"], data=df, replicate=rw)
+    d = dataclasses.replace(designs["dstrat0"], data=df, replicate=rw)
     _check_stats(d, rvals[rvals["case"] == "user_jkn_mse"])
 
 
@@ -176,8 +193,8 @@ def test_hadamard_choice_equals_r():
         assert int((h * np.outer(i**2, i)).sum()) == row["check2"], row["n"]
 
 
-def test_bootstrap_is_reproducible_and_resamples_n_h(api):
-    d = _designs(api)["dstrat0"]
+def test_bootstrap_is_reproducible_and_resamples_n_h(designs):
+    d = designs["dstrat0"]
     a = d.to_replicate("bootstrap", replicates=30, seed=7).replicate
     b = d.to_replicate("bootstrap", replicates=30, seed=7).replicate
     c = d.to_replicate("bootstrap", replicates=30, seed=8).replicate
@@ -191,8 +208,8 @@ def test_bootstrap_is_reproducible_and_resamples_n_h(api):
     assert a.scale == pytest.approx(m / ((m - 1) * 29))
 
 
-def test_bootstrap_with_fpc_draws_without_replacement(api):
-    d = _designs(api)["dstrat"]
+def test_bootstrap_with_fpc_draws_without_replacement(designs):
+    d = designs["dstrat"]
     rw = d.to_replicate("bootstrap", replicates=20, seed=1).replicate
     mult = np.rint(rw.weights / d.weights[:, None]).astype(int)
     assert mult.min() >= 0
@@ -201,8 +218,8 @@ def test_bootstrap_with_fpc_draws_without_replacement(api):
         np.testing.assert_array_equal(np.bincount(d.strata, weights=mult[:, r]), n_h)
 
 
-def test_kernel_on_codes_matches_design_level(api):
-    d = _designs(api)["dbrr"]
+def test_kernel_on_codes_matches_design_level(designs):
+    d = designs["dbrr"]
     fac, idx, scale, rs = replicate_multipliers(
         "BRR", d.strata, d.clusters[0], strata_labels=d.strata_labels
     )

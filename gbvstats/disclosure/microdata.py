@@ -371,9 +371,11 @@ def _repair(C, sizes, costs, mask, k, l, sens) -> np.ndarray:
             if not valid.any():
                 continue
             cand = kV[valid] + delta[V[valid], j]
-            pos = np.searchsorted(uk, cand)
-            pos_c = np.minimum(pos, max(uk.size - 1, 0))
-            in_nv = np.where((uk.size > 0) & (uk[pos_c] == cand), ucount[pos_c] if uk.size else 0, 0)
+            if uk.size:
+                pos = np.minimum(np.searchsorted(uk, cand), uk.size - 1)
+                in_nv = np.where(uk[pos] == cand, ucount[pos], 0)
+            else:
+                in_nv = np.zeros(cand.size, dtype=np.int64)
             _, inv, cc = np.unique(cand, return_inverse=True, return_counts=True)
             pool = np.full(V.size, -1, dtype=np.int64)
             pool[valid] = in_nv + cc[inv]
@@ -594,7 +596,7 @@ def _milp_suppress(GC, n_g, sizes, costs, k, *, max_pattern_size, time_limit, no
     if res.x is None:
         return None
     x = np.round(res.x[:nx]).astype(np.int64)
-    complete = size >= q
+    complete = size >= q - 1  # with the full pattern always included, size q-1 covers every subset
     optimal = res.status == 0
     bound = float(getattr(res, "mip_dual_bound", np.nan) or 0.0)
     info = dict(status=str(res.message), optimal=optimal, bound=bound, complete=complete, size=size)
@@ -679,9 +681,10 @@ def anonymise(
     max_suppressed_share: float = 0.05,
     method: Method = "auto",
     milp_max_records: int = 50_000,
+    milp_max_rare: int = 3_000,
     max_pattern_size: int = 3,
     max_vars: int = 400_000,
-    time_limit: float = 60.0,
+    time_limit: float = 30.0,
     node_limit: int = 20_000,
 ) -> AnonymisedData:
     """Make microdata k-anonymous (safe count) and l-diverse, recording every change.
@@ -726,8 +729,11 @@ def anonymise(
         ``recode="auto"`` keeps the least-loss levels that leave at most this share of records
         needing suppression.
     method : {"auto", "milp", "heuristic"}
-        Local suppression: the integer programme (``"auto"`` uses it up to ``milp_max_records``)
-        or the vectorised heuristic.
+        Local suppression: the integer programme or the vectorised heuristic. ``"auto"`` uses the
+        integer programme when the file has at most ``milp_max_records`` records and at most
+        ``milp_max_rare`` of them are in keys rarer than k (after recoding), else the heuristic.
+        When the programme stops before proving optimality the cheaper of its best solution and
+        the heuristic's is kept.
     max_pattern_size, max_vars, time_limit, node_limit
         Size limits of the integer programme: patterns suppress at most ``max_pattern_size``
         variables (or all), the model has at most ``max_vars`` variables, HiGHS stops after
@@ -887,7 +893,8 @@ def anonymise(
     n_g = np.bincount(g, minlength=G)
     small_records = int((n_g[g] < k).sum())
     lower_bound = float(small_records * costs.min())
-    use_milp = method == "milp" or (method == "auto" and n <= milp_max_records)
+    use_milp = method == "milp" or (method == "auto" and n <= milp_max_records
+                                    and small_records <= milp_max_rare)
     info = None
     mask_k = None
     if use_milp and small_records:

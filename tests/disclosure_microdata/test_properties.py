@@ -1,0 +1,81 @@
+"""Property tests: for random data, k and l the output is k-anonymous under the safe count,
+l-diverse, keeps every row, changes only quasi-identifiers, and logs every change."""
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gbvstats.disclosure.microdata import anonymise
+from gbvstats.errors import DisclosureError
+
+
+@st.composite
+def frames(draw):
+    n = draw(st.integers(1, 45))
+    q = draw(st.integers(1, 4))
+    data = {}
+    for j in range(q):
+        levels = draw(st.integers(1, 5))
+        col = draw(st.lists(st.integers(0, levels - 1), min_size=n, max_size=n))
+        col = [np.nan if (v == 0 and draw(st.booleans()) and levels > 2) else float(v) for v in col]
+        data[f"q{j}"] = col
+    data["s"] = draw(st.lists(st.sampled_from([0, 1, 2, np.nan]), min_size=n, max_size=n))
+    data["other"] = list(range(n))
+    return pd.DataFrame(data), [f"q{j}" for j in range(q)]
+
+
+def check(out, df, qis, k, sens, l):
+    # rows preserved, non-QI columns untouched
+    assert len(out.data) == len(df)
+    pd.testing.assert_series_equal(out.data["other"], df["other"])
+    pd.testing.assert_series_equal(out.data["s"], df["s"])
+    supp = out.suppressed[qis].to_numpy()
+    # safe count, computed independently: a suppressed value is its own symbol, a blank is a blank
+    pub = pd.DataFrame({v: np.where(out.suppressed[v], "<suppressed>", out.data[v].astype(str)) for v in qis})
+    size = pub.groupby(qis, dropna=False)[qis[0]].transform("size")
+    assert size.min() >= k
+    if sens:
+        distinct = df["s"].groupby([pub[v] for v in qis], dropna=False).transform("nunique")
+        assert distinct.min() >= l
+    # every suppressed cell is in the log, nothing else is logged as suppression
+    log = out.log[out.log["rule"].astype(str) != "global recoding"]
+    logged = set(zip(log["row"], log["column"].astype(str)))
+    cells = {(int(r), qis[c]) for r, c in zip(*np.nonzero(supp))}
+    assert logged == cells
+    # unsuppressed values are the input values
+    for v in qis:
+        keep = ~out.suppressed[v].to_numpy()
+        a, b = out.data[v].to_numpy()[keep], df[v].to_numpy()[keep]
+        assert np.array_equal(a, b, equal_nan=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames(), st.integers(2, 5), st.sampled_from(["milp", "heuristic"]), st.booleans(), st.integers(1, 3))
+def test_output_is_safe(frame, k, method, use_l, l):
+    df, qis = frame
+    sens = ["s"] if use_l else []
+    distinct_s = df["s"].dropna().nunique()
+    try:
+        out = anonymise(df, qis, k=k, l=l, sensitive=sens, method=method)
+    except DisclosureError:
+        assert len(df) < k or (use_l and distinct_s < l)
+        return
+    assert len(df) >= k
+    check(out, df, qis, k, sens, l)
+    assert out.risk_after.summary.records_violating_k == 0
+    s = out.info_loss.suppression
+    assert s.lower_bound <= s.cost + 1e-9
+
+
+@settings(max_examples=25, deadline=None)
+@given(frames(), st.integers(2, 4))
+def test_milp_never_worse_than_heuristic(frame, k):
+    df, qis = frame
+    if len(df) < k:
+        return
+    m = anonymise(df, qis, k=k, method="milp")
+    h = anonymise(df, qis, k=k, method="heuristic")
+    assert m.info_loss.suppression.cost <= h.info_loss.suppression.cost + 1e-9
+    if m.info_loss.suppression.optimal:
+        assert m.info_loss.suppression.lower_bound <= h.info_loss.suppression.cost + 1e-9

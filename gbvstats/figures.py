@@ -56,6 +56,13 @@ def _rc():
     return matplotlib.rc_context(_RC)
 
 
+def _wrap(title: str, width: int = 80) -> str:
+    """Long (bilingual) titles wrapped line by line so they stay inside the figure."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width) for line in title.split("\n"))
+
+
 def _percent_axis(ax, axis: str = "x") -> None:
     from matplotlib.ticker import PercentFormatter
 
@@ -109,24 +116,31 @@ def progress_figure(frame: pd.DataFrame, *, label: str, title: str = "", xlabel:
         ax.grid(axis="x", color="#dddddd", linewidth=0.8, zorder=0)
         ax.set_xlabel(xlabel)
         if title:
-            ax.set_title(title, loc="left", fontsize=10.5)
+            ax.set_title(_wrap(title), loc="left", fontsize=10.5)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.6 / max(k, 2)), ncol=4, frameon=False,
                   fontsize=8)
         return fig
 
 
 def forest_figure(frame: pd.DataFrame, *, label: str, group: str | None = None, reference: float | None = None,
-                  reference_label: str = "", title: str = "", xlabel: str = "Tỷ lệ / Percent"):
+                  reference_label: str = "", title: str = "", xlabel: str = "Tỷ lệ / Percent",
+                  hide_missing: bool = True):
     """Forest plot: one row per locality (e.g. districts grouped by province), estimate and CI.
 
-    Rows with a missing estimate (fewer than 25 cases, or suppressed) are shown as ``*`` without a number.
+    Rows with a missing estimate (fewer than 25 cases, or suppressed) are left out and counted under the
+    axis (``hide_missing``), or shown as ``*`` without a number.
     ``reference`` draws a vertical line (e.g. the national estimate or the target).
     """
     _need(frame, [label, "estimate", "ci_low", "ci_high"], "forest_figure")
     with _rc():
         f = frame.reset_index(drop=True)
+        hidden = int(pd.to_numeric(f["estimate"], errors="coerce").isna().sum())
+        if hide_missing and hidden:
+            f = f[pd.to_numeric(f["estimate"], errors="coerce").notna()].reset_index(drop=True)
+            xlabel = (xlabel + f"\n{hidden} địa phương dưới 25 trường hợp không hiển thị\n"
+                      f"{hidden} localities with fewer than 25 cases not shown")
         k = len(f)
-        fig = _figure(7.5, 1.3 + 0.24 * max(k, 3))
+        fig = _figure(7.5, 1.6 + 0.26 * max(k, 3))
         ax = fig.add_subplot()
         y = np.arange(k)[::-1].astype(float)
         est = pd.to_numeric(f["estimate"], errors="coerce").to_numpy(float)
@@ -159,7 +173,7 @@ def forest_figure(frame: pd.DataFrame, *, label: str, group: str | None = None, 
         ax.grid(axis="x", color="#e5e5e5", linewidth=0.8, zorder=0)
         ax.set_xlabel(xlabel)
         if title:
-            ax.set_title(title, loc="left", fontsize=10.5)
+            ax.set_title(_wrap(title), loc="left", fontsize=10.5)
         return fig
 
 
@@ -175,7 +189,7 @@ def trend_figure(rounds: pd.DataFrame, projection=None, *, target: float | None 
     """
     _need(rounds, ["year", "estimate", "ci_low", "ci_high"], "trend_figure")
     with _rc():
-        fig = _figure(7.5, 4.2)
+        fig = _figure(8.5, 4.4)
         ax = fig.add_subplot()
         palette = ["#2b5d8a", "#c05a1a", "#5a8a2b", "#7b3f9e", "#8a6d2b", "#2b8a86"]
         if series and series in rounds.columns:
@@ -201,7 +215,8 @@ def trend_figure(rounds: pd.DataFrame, projection=None, *, target: float | None 
         if target is not None:
             ax.axhline(target, color="#222222", linestyle="--", linewidth=1.1)
             label = f"Chỉ tiêu / target {100 * target:.0f}%" + (f" ({target_year})" if target_year else "")
-            ax.text(ax.get_xlim()[0], target, " " + label, va="bottom", fontsize=8.5, color="#222222")
+            ax.annotate(label, xy=(1.0, target), xycoords=("axes fraction", "data"), xytext=(-4, 3),
+                        textcoords="offset points", ha="right", va="bottom", fontsize=8.5, color="#222222")
         years = sorted(set(rounds["year"].astype(int).tolist()) | ({target_year} if target_year else set()))
         ax.set_xticks(years, [str(y) for y in years])
         top = max(float(np.nanmax(rounds["ci_high"].to_numpy(float))), target or 0.0)
@@ -211,8 +226,8 @@ def trend_figure(rounds: pd.DataFrame, projection=None, *, target: float | None 
         ax.set_ylabel(ylabel)
         ax.set_xlabel("Năm / Year")
         if title:
-            ax.set_title(title, loc="left", fontsize=10.5)
-        ax.legend(loc="upper left", frameon=False, fontsize=8)
+            ax.set_title(_wrap(title), loc="left", fontsize=10.5)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
         return fig
 
 

@@ -52,6 +52,7 @@ __all__ = [
     "rake",
     "calibrate",
     "adjust_scores",
+    "adjust_scores_lowrank",
     "model_matrix",
     "CALFUNS",
 ]
@@ -104,6 +105,111 @@ def _indicator(codes: np.ndarray, k: int):
     return sp.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, k))
 
 
+def _step_factors(step):
+    """The linear maps ``x -> x - A (C x)`` of one step, as (A, C) pairs, and their order of use."""
+    import scipy.sparse as sp
+
+    if step.kind == "poststratify":
+        codes = step.groups[0]
+        k = int(codes.max()) + 1
+        psw = np.array(step.group_weights[0], dtype=np.float64)
+        oldw = step.old_weights if step.old_weights is not None else np.ones_like(psw)
+        psw[(psw == 0) & (oldw == 0)] = 1.0
+        ratio = np.divide(oldw, psw, out=np.zeros_like(psw), where=psw != 0)
+        den = np.bincount(codes, weights=oldw, minlength=k)
+        inv = np.divide(1.0, den, out=np.zeros_like(den), where=den != 0)
+        G = _indicator(codes, k)
+        A = sp.csr_matrix(G.multiply(psw[:, None]))
+        C = sp.csr_matrix(G.multiply((ratio[:, None] * inv[None, :])).T)
+        return [(A, C)], [0]
+    if step.kind == "rake":
+        pairs = []
+        for codes, psw in zip(step.groups, step.group_weights):
+            k = int(codes.max()) + 1
+            psw = np.asarray(psw, dtype=np.float64)
+            cnt = np.bincount(codes, minlength=k).astype(np.float64)
+            G = _indicator(codes, k)
+            A = sp.csr_matrix(G.multiply(psw[:, None]))
+            C = sp.csr_matrix(G.multiply((1.0 / psw)[:, None] / cnt[None, :]).T)
+            pairs.append((A, C))
+        # R back-fits the margins ten times, in order
+        return pairs, list(range(len(pairs))) * _RAKE_VARIANCE_ROUNDS
+    if step.kind == "calibrate":
+        A = step.basis * step.factor[:, None]
+        C = (step.basis / step.factor[:, None]).T
+        return [(A, C)], [0]
+    raise DesignError(f"unknown calibration step {step.kind!r}")  # pragma: no cover
+
+
+def _dense(m) -> np.ndarray:
+    import scipy.sparse as sp
+
+    return m.toarray() if sp.issparse(m) else np.asarray(m)
+
+
+def adjust_scores_lowrank(z, design):
+    """The calibration adjustment of scores as a low-rank correction: ``adjusted = z - A @ B``.
+
+    Same result as :func:`adjust_scores` without forming a dense ``n × D`` matrix: ``A`` is
+    ``n × K`` (sparse for post-strata and raking margins, dense columns for a calibration basis;
+    ``K`` = cells + margin categories + calibration rank) and ``B`` is ``K × D``. A variance
+    engine can take unit totals as ``P.T @ z - (P.T @ A) @ B`` for every domain at once, keeping
+    ``z`` sparse (one non-zero per row for ``by=`` domains).
+
+    Parameters
+    ----------
+    z : array (n,) or (n, D), or scipy sparse (n, D)
+        Weighted scores.
+    design : Design
+
+    Returns
+    -------
+    A : scipy.sparse.csr_matrix (n, K) or None when the design is not calibrated
+    B : ndarray (K, D) or None
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> import gbvstats as gs
+    >>> df = pd.DataFrame({"g": ["a", "a", "b", "b"], "w": [1.0, 1, 1, 1], "y": [1.0, 3, 5, 9]})
+    >>> d = gs.Design.from_frame(df, weights="w").poststratify("g", {"a": 2.0, "b": 2.0})
+    >>> A, B = adjust_scores_lowrank((df["y"].to_numpy() * d.weights)[:, None], d)
+    >>> (A @ B).ravel()
+    array([2., 2., 7., 7.])
+    """
+    import scipy.sparse as sp
+
+    steps = tuple(getattr(design, "calibration", ()) or ())
+    if not steps:
+        return None, None
+    zz = z if sp.issparse(z) else np.asarray(z, dtype=np.float64)
+    if not sp.issparse(zz) and zz.ndim == 1:
+        zz = zz[:, None]
+    factors: list[tuple[Any, Any]] = []
+    sequence: list[int] = []
+    for step in steps:
+        pairs, order = _step_factors(step)
+        base = len(factors)
+        factors.extend(pairs)
+        sequence.extend(base + i for i in order)
+    nf = len(factors)
+    # C_s A_t for every pair of factors: small (k_s × k_t) matrices
+    cross = [[_dense(factors[s][1] @ factors[t][0]) for t in range(nf)] for s in range(nf)]
+    first = [_dense(C @ zz) for _, C in factors]  # C_s z, (k_s × D)
+    D = first[0].shape[1]
+    total = [np.zeros((C.shape[0], D)) for _, C in factors]
+    used = np.zeros(nf, dtype=bool)
+    for s in sequence:  # calibration operations in R's order (raking: 10 rounds × margins)
+        incr = first[s].copy()
+        for t in np.flatnonzero(used):
+            incr -= cross[s][t] @ total[t]
+        total[s] += incr
+        used[s] = True
+    A = sp.hstack([sp.csr_matrix(a) for a, _ in factors], format="csr")
+    B = np.vstack(total)
+    return A, B
+
+
 def adjust_scores(z, design) -> np.ndarray:
     """Residualise linearised scores for the design's calibration steps (R's ``svyrecvar``).
 
@@ -117,7 +223,8 @@ def adjust_scores(z, design) -> np.ndarray:
     Returns
     -------
     ndarray
-        Dense scores of the same shape, to pass to the stratified multistage variance.
+        Dense scores of the same shape, to pass to the stratified multistage variance. For many
+        domains on large data prefer :func:`adjust_scores_lowrank`, which avoids the dense copy.
 
     Examples
     --------
@@ -130,48 +237,13 @@ def adjust_scores(z, design) -> np.ndarray:
     """
     import scipy.sparse as sp
 
-    steps = tuple(getattr(design, "calibration", ()) or ())
-    one_d = False
-    if sp.issparse(z):
-        x = np.asarray(z.todense(), dtype=np.float64)
-    else:
-        x = np.array(z, dtype=np.float64, copy=True)
-    if x.ndim == 1:
-        one_d = True
+    one_d = not sp.issparse(z) and np.ndim(z) == 1
+    x = _dense(z).astype(np.float64, copy=True)
+    if one_d:
         x = x[:, None]
-    for step in steps:
-        if step.kind == "poststratify":
-            codes = step.groups[0]
-            k = int(codes.max()) + 1
-            psw = np.array(step.group_weights[0], dtype=np.float64)
-            oldw = step.old_weights if step.old_weights is not None else np.ones_like(psw)
-            zero = (psw == 0) & (oldw == 0)
-            psw[zero] = 1.0
-            G = _indicator(codes, k)
-            ratio = np.divide(oldw, psw, out=np.zeros_like(psw), where=psw != 0)
-            sums = np.asarray(G.T @ (x * ratio[:, None]))
-            den = np.bincount(codes, weights=oldw, minlength=k)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                means = sums / den[:, None]
-            means[~np.isfinite(means)] = 0.0
-            x = x - means[codes] * psw[:, None]
-        elif step.kind == "rake":
-            prepared = []
-            for codes, psw in zip(step.groups, step.group_weights):
-                k = int(codes.max()) + 1
-                prepared.append((codes, np.asarray(psw, dtype=np.float64), _indicator(codes, k),
-                                 np.bincount(codes, minlength=k).astype(np.float64)))
-            for _ in range(_RAKE_VARIANCE_ROUNDS):
-                for codes, psw, G, cnt in prepared:
-                    means = np.asarray(G.T @ (x / psw[:, None])) / cnt[:, None]
-                    x = x - psw[:, None] * means[codes]
-        elif step.kind == "calibrate":
-            f = step.factor[:, None]
-            u = x / f
-            u = u - step.basis @ (step.basis.T @ u)
-            x = u * f
-        else:  # pragma: no cover - constructed only here
-            raise DesignError(f"unknown calibration step {step.kind!r}")
+    A, B = adjust_scores_lowrank(z, design)
+    if A is not None:
+        x -= np.asarray(A @ B)
     return x[:, 0] if one_d else x
 
 

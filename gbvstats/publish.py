@@ -295,6 +295,16 @@ class _Context:
     cache: dict = field(default_factory=dict)
     linked: Any = None
     notes: list = field(default_factory=list)
+    excluded: dict = field(default_factory=dict)     # (year, indicator) -> rows left out (answer missing)
+
+    def exclusion_note(self, year: int, ind) -> Mapping[str, str] | None:
+        n = self.excluded.get((year, ind.id), 0)
+        if not n:
+            return None
+        return {"vi": f"{ind.label['vi']}: {n} người thuộc mẫu số không có câu trả lời (từ chối, không biết, bỏ trống) "
+                      "được loại khỏi ước lượng.",
+                "en": f"{ind.label['en']}: {n} women in the denominator with no answer (refused, don't know, blank) "
+                      "were left out of the estimate."}
 
     # ------------------------------------------------------------------ surveys
     def survey(self, year: int):
@@ -393,6 +403,11 @@ class _Context:
                                       + f": {w.message}")
         f = est.frame.copy()
         if geo == "all":
+            try:
+                self.excluded[(year, ind.id)] = max(self.excluded.get((year, ind.id), 0),
+                                                    int(est.excluded["n_missing"].sum()))
+            except (AttributeError, KeyError, TypeError):
+                pass
             f["province"] = np.nan
         if geo != "district":
             f["district"] = np.nan
@@ -547,6 +562,7 @@ def _table_estimates(ctx: _Context, spec: Mapping) -> list:
     notes = [_definition_note(i) | {} for i in inds]
     if len(inds) > 1:
         notes = [{"vi": f"{i.label['vi']}: {i.definition('vi')}", "en": f"{i.label['en']}: {i.definition('en')}"} for i in inds]
+    notes += [n for n in (ctx.exclusion_note(year, i) for i in inds) if n]
     notes.append(_source_note(ctx, year, inds[0]))
     title = spec.get("title") or {"vi": f"{inds[0].label['vi']}, {year}", "en": f"{inds[0].label['en']}, {year}"}
     return [Table(spec["id"], _both(title), _drop_starred(f), tuple(cols), tuple(notes),
@@ -590,7 +606,7 @@ def _table_categories(ctx: _Context, spec: Mapping) -> list:
     cols += [Column(f"{k}__est", _both(lab), "percent") for k, _, lab in keys]
     cols += [Column("n", {"vi": "Số phụ nữ (chưa gia quyền)", "en": "Number of women (unweighted)"}, "count"),
              Column("n_weighted", {"vi": "Số phụ nữ (gia quyền)", "en": "Number of women (weighted)"}, "count")]
-    notes = [_definition_note(ind), _source_note(ctx, year, ind)]
+    notes = [_definition_note(ind)] + [n for n in [ctx.exclusion_note(year, ind)] if n] + [_source_note(ctx, year, ind)]
     title = spec.get("title") or {"vi": f"{ind.label['vi']}, {year}", "en": f"{ind.label['en']}, {year}"}
     return [Table(spec["id"], _both(title), _drop_starred(base), tuple(cols), tuple(notes), _provenance(ctx, year, ind))]
 

@@ -1514,6 +1514,11 @@ def _indicator(linked: Linked, name: str, by, period, ci, level) -> CaseIndicato
         frame = _attach_denominator(g, den, by_list + ["service"])
         frame = frame[by_list + ["service", "status", "numerator", "denominator", "value"]]
 
+    if "province" in by_list and "district" in by_list:
+        # districts nest in provinces (GSO codes: a district code starts with its province code)
+        d = frame["district"].astype(str)
+        p = frame["province"].astype(str)
+        frame = frame[np.fromiter((a.startswith(b) for a, b in zip(d, p)), dtype=bool, count=len(frame))]
     frame = frame.reset_index(drop=True)
     frame["numerator"] = frame["numerator"].astype(np.int64)
     if ci is not None:
@@ -1586,6 +1591,7 @@ class CaseIndicator:
     level: float | None = None
     note: str = ""
     min_frequency: int = 10
+    protection: object = None
 
     def __repr__(self) -> str:
         head = (f"CaseIndicator({self.name!r}, unit={self.unit!r}, period={self.period!r}, by={list(self.by)}, "
@@ -1599,29 +1605,158 @@ class CaseIndicator:
                 + (f"; denominator {self.denominator}" if self.denominator else "") + "</p>"
                 + self.frame.to_html(index=False))
 
-    def protected(self, min_frequency: int | None = None, **options):
-        """Primary + secondary suppression of the count table, via ``gbvstats.disclosure.protect_table``.
+    def protected(self, min_frequency: int | None = None, **options) -> CaseIndicator:
+        """Primary + secondary suppression with the LP audit (:func:`gbvstats.disclosure.tables.protect_table`).
 
-        Cells with fewer than ``min_frequency`` incidents (default: the schema's, 10) are suppressed,
-        then complementary cells so none can be recomputed from margins; the result is audited.
-        The protected numerators are the published table; shares are recomputed only where both
-        numerator and denominator are published.
+        Cells with fewer than ``min_frequency`` incidents (default: the schema's, 10) are suppressed
+        (primary), then further cells so that none can be recomputed from the published margins
+        (secondary); every suppressed cell's feasible range is audited by linear programming.
+
+        The protected table is the numerators by the ``by`` columns (and the indicator's own split:
+        type, band, service × status), whose margin over the split is the denominator. For
+        ``help_received`` and ``self_referred`` it is by × {yes, no}, whose total is the denominator.
+        ``province`` with ``district`` is protected as one hierarchy.
+
+        Returns a new :class:`CaseIndicator` whose ``frame`` has ``numerator``/``denominator`` as NaN
+        where suppressed, ``numerator_status``/``denominator_status`` (published | primary |
+        secondary), ``value`` (and the interval) only where both are published, and whose
+        ``protection`` holds the :class:`~gbvstats.disclosure.tables.ProtectedTable` (all cells
+        with margins, and the audit).
+
+        Examples
+        --------
+        >>> import os, gbvstats as gs
+        >>> os.environ["GBVSTATS_DOCTEST_KEY"] = "a doctest key, never a real one"
+        >>> linked = gs.read_cases(["surveys/example/cases/police_2024.csv"], schema="surveys/example/cases.toml",
+        ...                        warn=False).link(key="env:GBVSTATS_DOCTEST_KEY")
+        >>> safe = linked.indicator("cases_new", by=["province"], period="2024").protected(min_frequency=10)
+        >>> bool(safe.protection.ok)
+        True
         """
         return _protect(self, self.min_frequency if min_frequency is None else int(min_frequency), options)
 
 
-def _protect(ind: CaseIndicator, min_frequency: int, options: dict):
+def _protect(ind: CaseIndicator, min_frequency: int, options: dict) -> CaseIndicator:
     try:
-        from .disclosure import tables as _tables  # written by the table-protection work
-        protect_table = _tables.protect_table
-    except (ImportError, AttributeError):
-        raise NotImplementedError(
-            "gbvstats.disclosure.protect_table is not available yet; publish this table only after "
-            "primary + secondary suppression") from None
-    return protect_table(ind.frame, **_protect_arguments(ind, min_frequency), **options)
+        from .disclosure.rules import MinFrequency
+        from .disclosure.tables import protect_table
+    except ImportError:  # pragma: no cover - the table-protection module is part of the package
+        raise NotImplementedError("gbvstats.disclosure.tables.protect_table is not available; publish this "
+                                  "table only after primary + secondary suppression") from None
+    frame = ind.frame.copy()
+    split = [c for c in ("gbv_type", "time_to_report", "service", "status") if c in frame.columns and c not in ind.by]
+    binary = ind.name in ("help_received", "self_referred")
+    dims_cols = list(ind.by) + split
+    # the counts to protect: numerators; for a share with its own denominator, numerator + the rest
+    if binary:
+        yes = frame[dims_cols].copy()
+        yes["outcome"], yes["value"] = "yes", frame["numerator"].to_numpy()
+        no = frame[dims_cols].copy()
+        no["outcome"], no["value"] = "no", (frame["denominator"] - frame["numerator"]).to_numpy()
+        counts = pd.concat([yes, no], ignore_index=True)
+        table_dims = dims_cols + ["outcome"]
+    else:
+        counts = frame[dims_cols].copy()
+        counts["value"] = frame["numerator"].to_numpy()
+        table_dims = dims_cols
+    # protect_table's frame has its own value/status/reason columns: rename clashing dimensions
+    clash = {c: c + "_" for c in table_dims if c in ("value", "status", "reason")}
+    counts = counts.rename(columns=clash)
+    table_dims = [clash.get(c, c) for c in table_dims]
+    dims_cols = [clash.get(c, c) for c in dims_cols]
+    split = [clash.get(c, c) for c in split]
+    frame = frame.rename(columns=clash)
+    for c in table_dims:
+        counts[c] = counts[c].astype(str)
+    rule = MinFrequency(int(min_frequency))
+    v_all = counts["value"].to_numpy(dtype=float)
+    nothing_sensitive = bool(((v_all >= min_frequency) | (v_all == 0)).all())
+    if not table_dims or nothing_sensitive:
+        # a single count, or no cell below the threshold: nothing to suppress (protect_table is
+        # not called, it has nothing to solve), margins are published
+        pframe = _all_published(counts, table_dims, "province" in table_dims and "district" in table_dims)
+        v0 = int(v_all[0]) if not table_dims else 0
+        if not table_dims and 0 < v0 < min_frequency:
+            pframe["value"], pframe["status"], pframe["reason"] = np.nan, "primary", rule.reason
+        protection = None
+    elif False:  # a single count: suppressed or not, nothing else to protect it
+        v = int(counts["value"].iloc[0])
+        status = "primary" if 0 < v < min_frequency else "published"
+        pframe = pd.DataFrame({"value": [np.nan if status != "published" else v], "status": [status],
+                               "reason": ["" if status == "published" else rule.reason]})
+        protection = None
+    else:
+        dims: dict = {}
+        nested = "province" in table_dims and "district" in table_dims
+        for c in table_dims:
+            if nested and c == "province":
+                continue
+            cats = list(dict.fromkeys(counts[c]))
+            if nested and c == "district":
+                tree: dict = {"Total": sorted(set(counts["province"]), key=lambda p: cats.index(
+                    counts.loc[counts["province"] == p, "district"].iloc[0]))}
+                for p in tree["Total"]:
+                    tree[p] = list(dict.fromkeys(counts.loc[counts["province"] == p, "district"]))
+                dims[c] = tree
+            else:
+                dims[c] = cats
+        data = counts.drop(columns=["province"]) if nested else counts
+        protection = protect_table(data, dims, primary=[rule], **options)
+        pframe = protection.frame
+    key_cols = [c for c in dims_cols if not (c == "province" and "district" in dims_cols)]
+    if protection is None and not table_dims:
+        key_cols = []
+
+    def status_of(where: dict[str, str] | None) -> pd.DataFrame:
+        """Status of the cells with the given fixed dimension values, keyed by the other dims."""
+        sub = pframe
+        for c, v in (where or {}).items():
+            sub = sub[sub[c] == v]
+        return sub
+
+    out = frame.copy()
+    keys = out[key_cols].astype(str) if key_cols else pd.DataFrame(index=out.index)
+    if binary:
+        num = status_of({"outcome": "yes"})
+        den = status_of({"outcome": "Total"})
+    else:
+        num = pframe
+        den = None
+        if split:
+            den = status_of({split[-1]: "Total"})
+    def lookup(cells: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        if not cols:
+            return cells["value"].to_numpy()[:1].repeat(len(out)), cells["status"].to_numpy()[:1].repeat(len(out))
+        m = keys[cols].merge(cells[cols + ["value", "status"]].astype({c: str for c in cols}), on=cols, how="left")
+        return m["value"].to_numpy(dtype=float), m["status"].to_numpy(dtype=object)
+
+    out["numerator"], out["numerator_status"] = lookup(num, key_cols)
+    if den is not None:
+        den_cols = [c for c in key_cols if c != (split[-1] if split and not binary else "")]
+        out["denominator"], out["denominator_status"] = lookup(den, den_cols)
+    hidden = out["numerator_status"].ne("published")
+    if "denominator_status" in out:
+        hidden |= out["denominator_status"].ne("published")
+    out["value"] = np.where(hidden, np.nan, out["value"].to_numpy(dtype=float))
+    for c in ("ci_low", "ci_high"):
+        if c in out:
+            out[c] = np.where(hidden, np.nan, out[c].to_numpy(dtype=float))
+    out = out.rename(columns={v: k for k, v in clash.items()})
+    return dataclasses.replace(ind, frame=out, protection=protection, min_frequency=int(min_frequency))
 
 
-def _protect_arguments(ind: CaseIndicator, min_frequency: int) -> dict:
-    dims = list(ind.by) + [c for c in ("gbv_type", "time_to_report", "service", "status")
-                           if c in ind.frame.columns and c not in ind.by]
-    return {"dims": dims, "count": "numerator", "min_frequency": min_frequency}
+def _all_published(counts: pd.DataFrame, dims: list[str], nested: bool) -> pd.DataFrame:
+    """Every cell and margin of an unprotected table, all published (same shape as protect_table's frame)."""
+    use = [d for d in dims if not (nested and d == "province")]
+    parts = [counts[use + ["value"]]]
+    for k in range(len(use)):  # each margin over one dimension; enough for the lookups here
+        rest = use[:k] + use[k + 1:]
+        g = counts.groupby(rest, sort=False)["value"].sum().reset_index() if rest else pd.DataFrame(
+            {"value": [counts["value"].sum()]})
+        g[use[k]] = "Total"
+        parts.append(g)
+    if not use:
+        parts = [pd.DataFrame({"value": [counts["value"].sum()]})]
+    frame = pd.concat(parts, ignore_index=True)
+    frame["status"], frame["reason"] = "published", ""
+    return frame

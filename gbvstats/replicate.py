@@ -821,6 +821,19 @@ def to_replicate(
             GbvstatsWarning,
             stacklevel=2,
         )
+    later_fpc = [f for f in tuple(getattr(design, "fpc", ()) or ())[1:] if f is not None]
+    if later_fpc and method in ("JK1", "JKn", "bootstrap"):
+        warnings.warn(
+            "finite population corrections after the first stage are dropped in replicate weights (as R survey)",
+            GbvstatsWarning,
+            stacklevel=2,
+        )
+    n_psu = np.unique(psu).size
+    if method in ("JK1", "JKn") and n * n_psu > _MAX_CELLS:
+        raise DesignError(
+            f"{method} would make {n_psu} replicates of {n} rows ({n * n_psu * 8 / 1e9:.1f} GB); "
+            "use method='bootstrap' with replicates=200 or so, or BRR on paired PSUs"
+        )
     lonely = getattr(design, "lonely_psu", "fail")
     fac, index, scale, rscales = replicate_multipliers(
         method,
@@ -846,7 +859,7 @@ def to_replicate(
         method=method,
         rho=(0.0 if method == "BRR" else rho) if method in ("BRR", "Fay") else None,
         mse=mse,
-        degf=_degf_from_factors(fac),
+        degf=_degf_from_factors(fac, method, index, strata, lonely),
     )
     return dataclasses.replace(design, replicate=rw)
 
@@ -859,8 +872,20 @@ def _has_strata(design) -> bool:
     return labels is not None and len(labels) > 1
 
 
-def _degf_from_factors(fac: np.ndarray) -> int:
-    # rows of one PSU are the PSU's factors times a positive weight: same rank
+def _degf_from_factors(fac: np.ndarray, method: str, index: np.ndarray, strata: np.ndarray, lonely: str) -> int:
+    """R's degf (rank - 1) of generated replicates.
+
+    Rows of one PSU are the PSU's factors times a positive weight, so the rank is that of the
+    factor matrix. Delete-one jackknife columns of a stratum span the within-stratum contrasts
+    plus one common vector, so their rank is ``sum_h (n_h - 1) + 1`` over the strata that have
+    replicates (exact, and avoids a QR of a P × P matrix for large designs).
+    """
+    if method in ("JK1", "JKn") and not (lonely == "adjust" and method == "JKn"):
+        psu_stratum = np.empty(fac.shape[0], dtype=np.int64)
+        psu_stratum[index] = strata
+        deleted = np.argmin(fac, axis=0)  # the PSU a column deletes (factor 0)
+        n_rep_strata = np.unique(psu_stratum[deleted]).size
+        return int(fac.shape[1] - n_rep_strata + 1) - 1
     return replicate_degf(fac)
 
 

@@ -359,3 +359,18 @@ def test_chained_calibrations_adjust_scores_as_written_out(data, n_domains):
     np.testing.assert_allclose(adjust_scores(Z, c), ref, rtol=1e-7, atol=1e-9 * (np.abs(ref).max() + 1))
     A, B = adjust_scores_lowrank(Z, c)
     np.testing.assert_allclose(Z.toarray() - A @ B, ref, rtol=1e-7, atol=1e-9 * (np.abs(ref).max() + 1))
+
+
+@FAST
+@given(stratified(), st.sampled_from(["JKn", "bootstrap"]))
+def test_degf_is_rank_of_replicate_weights_minus_one(data, method):
+    from gbvstats.replicate import replicate_degf
+
+    strata, psu, y, w = data
+    df = pd.DataFrame({"h": strata, "p": psu, "w": w})
+    d = gs.Design.from_frame(df, weights="w", strata="h", psu="p")
+    if np.unique(strata).size == 1:
+        d = gs.Design.from_frame(df, weights="w", psu="p")
+        method = "JK1" if method == "JKn" else method
+    rw = d.to_replicate(method, replicates=12, seed=0).replicate if method == "bootstrap" else d.to_replicate(method).replicate
+    assert rw.degf == np.linalg.matrix_rank(rw.weights) - 1 == replicate_degf(rw.weights)

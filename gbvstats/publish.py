@@ -1257,3 +1257,16 @@ def check(plan: Plan | str | Path, out: str | Path, *, progress: bool = False, k
     old = {str(p.relative_to(out)).replace(os.sep, "/") for p in out.rglob("*") if p.is_file()}
     changed = tuple(sorted(p for p in fresh & old if _sha((out / p).read_bytes()) != _sha(files[p])))
     return CheckResult(out, changed=changed, missing=tuple(sorted(fresh - old)), extra=tuple(sorted(old - fresh)))
+
+
+# ``gbvstats.publish`` is both this module and the public function ``gs.publish(...)``: importing the
+# submodule sets the package attribute to the module, so the module itself is made callable.
+import types as _types
+
+
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return publish(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

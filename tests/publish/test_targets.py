@@ -221,3 +221,14 @@ def test_minimum_detectable_change_against_statsmodels():
     # statsmodels' two-sided power counts both tails; the closed form ignores the far tail (negligible here)
     assert mdc == pytest.approx(es * math.sqrt(p * (1 - p)), rel=1e-3)
     assert minimum_detectable_change(p, 4 * n1, 4 * n2, deff=deff, eligibility=elig) == pytest.approx(mdc / 2)
+
+
+def test_public_names_are_callable_even_after_submodule_import():
+    import importlib
+
+    import gbvstats
+
+    importlib.import_module("gbvstats.targets")
+    importlib.import_module("gbvstats.publish")
+    assert callable(gbvstats.targets) and callable(gbvstats.publish)
+    assert len(gbvstats.targets("help_seeking_formal", year=2025)) == 3

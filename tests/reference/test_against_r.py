@@ -124,8 +124,10 @@ def design(name: str):
         rw = pd.read_csv(DATA / f"repw_{kind}.csv")
         df = pd.concat([df, rw], axis=1)
         rho = None if m["type"] != "Fay" else float(m["rho"])
+        # BRR and Fay fix the scale (1/R, 1/(R (1 - rho)^2)); R's stored value is the same
+        scale = None if m["type"] in ("BRR", "Fay") else float(m["scale"])
         return D(df, weights="pw", replicate_weights=list(rw.columns), replicate_method=m["type"],
-                 scale=float(m["scale"]), rscales=[float(x) for x in str(m["rscales"]).split(";")],
+                 scale=scale, rscales=[float(x) for x in str(m["rscales"]).split(";")],
                  rho=rho, mse=bool(m["mse"]))
     if name in ("gbv", "gbv_resp", "gbv_help"):
         # domains of the GBV survey are where= masks on the one full design (never row subsets)

@@ -317,10 +317,24 @@ def fold_text(values: Sequence[str] | pd.Series | np.ndarray) -> np.ndarray:
 
 
 def _fold_uniques(u: np.ndarray) -> np.ndarray:
-    """fold_text on an array of distinct, non-missing strings ('' folds to None)."""
-    s = pd.Series(u, dtype=object).astype(str)
-    s = s.str.normalize("NFC").str.translate(_FOLD_TABLE).str.lower().str.replace(_NOT_ALNUM, "", regex=True)
-    out = s.to_numpy(object)
+    """fold_text on an array of distinct, non-missing strings ('' folds to None), in arrow (C++).
+
+    NFD decomposition, combining marks removed, đ/Đ → d, lower case, anything but a-z0-9 removed.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(u) == 0:
+        return np.zeros(0, dtype=object)
+    try:
+        x = pa.array(u, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        x = pa.array([str(v) for v in u], type=pa.string())
+    x = pc.utf8_normalize(x, "NFD")
+    x = pc.replace_substring_regex(x, "[\u0300-\u036f]", "")
+    x = pc.replace_substring(pc.replace_substring(x, "đ", "d"), "Đ", "d")
+    x = pc.replace_substring_regex(pc.utf8_lower(x), "[^a-z0-9]+", "")
+    out = np.asarray(x.to_numpy(zero_copy_only=False), dtype=object)
     out[out == ""] = None
     return out
 
@@ -408,23 +422,31 @@ def _remap_uniques(codes: np.ndarray, new_uniques: np.ndarray) -> tuple[np.ndarr
 
 
 # --------------------------------------------------------------------------------------- reading
-@dataclass(frozen=True)
-class _Coded:
-    """A file's columns as (integer codes per row, -1 = blank; distinct stripped values)."""
+def _dict_type():
+    import pyarrow as pa
 
-    n: int
-    columns: dict
+    return pa.dictionary(pa.int32(), pa.string())
 
 
-def _coded_from_frame(df: pd.DataFrame) -> _Coded:
-    return _Coded(len(df), {str(c): _factorize_text(df[c]) for c in df.columns})
+def _table_from_frame(df: pd.DataFrame):
+    """A DataFrame of text cells as an arrow table of dictionary-encoded strings ('' and NaN -> null)."""
+    import pyarrow as pa
+
+    cols, names = [], []
+    for c in df.columns:
+        s = df[c]
+        text = s.astype(object).where(s.notna(), None)
+        arr = pa.array([None if v is None else str(v) for v in text.to_numpy(object)], type=pa.string()) \
+            if text.dtype == object else pa.array(text.astype(str), type=pa.string())
+        cols.append(arr.dictionary_encode())
+        names.append(str(c))
+    return pa.Table.from_arrays(cols, names=names) if cols else pa.table({})
 
 
-def _read_csv_coded(path: Path) -> _Coded:
+def _read_csv_table(path: Path):
     """Read a CSV with every column dictionary-encoded while parsing (one hash pass per column)."""
     import csv
 
-    import pyarrow as pa
     import pyarrow.csv as pacsv
 
     with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -434,37 +456,19 @@ def _read_csv_coded(path: Path) -> _Coded:
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
         raise DataError(f"{path}: the header repeats column(s) {dup}; give each column one header")
-    dict_type = pa.dictionary(pa.int32(), pa.string())
-    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-        column_types={h: dict_type for h in header}, strings_can_be_null=True, null_values=[""],
-        quoted_strings_can_be_null=True)).unify_dictionaries()
-    cols = {}
-    for name, col in zip(table.column_names, table.columns):
-        if col.num_chunks == 0:
-            cols[name] = (np.zeros(0, np.int64), np.zeros(0, dtype=object))
-            continue
-        idx = pa.chunked_array([ch.indices for ch in col.chunks], type=pa.int32())
-        codes = idx.fill_null(-1).to_numpy().astype(np.int64)
-        values = np.asarray(col.chunk(0).dictionary.to_numpy(zero_copy_only=False), dtype=object)
-        cols[name] = _restrip(codes, values)
-    return _Coded(table.num_rows, cols)
+    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types={h: _dict_type() for h in header}, strings_can_be_null=True, null_values=[""],
+        quoted_strings_can_be_null=True))
 
 
-def _restrip(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Strip distinct values, blank -> missing, merge values equal after stripping."""
-    if len(values) == 0:
-        return codes, values
-    u = pd.Series(values, dtype=object).astype(str).str.strip()
-    return _remap_uniques(codes, u.mask(u == "").to_numpy(object))
-
-
-def _read_one(path: Path, sheet: str | None, schema_sheet: str | None) -> tuple[_Coded, str | None]:
+def _read_one(path: Path, sheet: str | None, schema_sheet: str | None):
+    """Read one agency file as an arrow table of dictionary-encoded text columns, and the sheet used."""
     if not path.exists():
         raise ReadError(f"case file {str(path)!r} does not exist; check the path")
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            return _read_csv_coded(path), None
+            return _read_csv_table(path), None
         if suffix in (".xlsx", ".xlsm"):
             book = pd.ExcelFile(path, engine="openpyxl")
             names = [str(n) for n in book.sheet_names]
@@ -477,10 +481,9 @@ def _read_one(path: Path, sheet: str | None, schema_sheet: str | None) -> tuple[
             if want not in names:
                 raise DataError(f"{path}: no sheet {want!r} (the workbook has sheets {names})"
                                 f"{close_matches(want, names)}; pass sheet= or correct `sheet` under [schema]")
-            return _coded_from_frame(book.parse(want, dtype=str, keep_default_na=False)), want
+            return _table_from_frame(book.parse(want, dtype=str, keep_default_na=False)), want
         if suffix == ".parquet":
-            df = pd.read_parquet(path)
-            return _coded_from_frame(df.astype(str).where(df.notna(), "")), None
+            return _table_from_frame(pd.read_parquet(path)), None
     except (DataError, SpecError):
         raise
     except Exception as exc:  # pyarrow, openpyxl and zip errors have no common base
@@ -489,7 +492,7 @@ def _read_one(path: Path, sheet: str | None, schema_sheet: str | None) -> tuple[
     raise ReadError(f"case file {str(path)!r}: unknown format {suffix!r}; give .csv, .xlsx or .parquet files")
 
 
-def _match_columns(coded: _Coded, schema: CaseSchema, label: str, problems: list[str]) -> _Coded:
+def _match_columns(table, schema: CaseSchema, label: str, problems: list[str]):
     """Rename the file's headers to schema names (aliases, case, spacing); note missing ones."""
     def key(h: str) -> str:
         return re.sub(r"[\s_\-]+", "_", str(h).strip().lower())
@@ -498,17 +501,47 @@ def _match_columns(coded: _Coded, schema: CaseSchema, label: str, problems: list
     for c in schema.columns:
         for n in (c.name, *c.aliases):
             lookup[key(n)] = c.name
-    renamed: dict[str, tuple] = {}
-    for h, v in coded.columns.items():
+    keep_idx, keep_names = [], []
+    for i, h in enumerate(table.column_names):
         target = lookup.get(key(h))
-        if target is not None and target not in renamed:
-            renamed[target] = v
+        if target is not None and target not in keep_names:
+            keep_idx.append(i)
+            keep_names.append(target)
     for c in schema.columns:
-        if c.required and c.name not in renamed:
+        if c.required and c.name not in keep_names:
             problems.append(
-                f"{label}: required column {c.name!r} is missing{close_matches(c.name, list(coded.columns))}; "
+                f"{label}: required column {c.name!r} is missing{close_matches(c.name, table.column_names)}; "
                 f"add it (accepted headers: {[c.name, *c.aliases]})")
-    return _Coded(coded.n, renamed)
+    return table.select(keep_idx).rename_columns(keep_names)
+
+
+def _merged_column(tables: list, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """One column over all files: (codes per row, -1 = blank; distinct stripped values), unified in arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = []
+    for t in tables:
+        if name in t.column_names:
+            col = t.column(name)
+            if col.type != _dict_type():
+                col = pc.dictionary_encode(pc.cast(col, pa.string()))
+            chunks.extend(col.chunks)
+        elif t.num_rows:
+            chunks.append(pa.DictionaryArray.from_arrays(pa.nulls(t.num_rows, pa.int32()), pa.array([], pa.string())))
+    if not chunks:
+        return np.zeros(0, np.int64), np.zeros(0, dtype=object)
+    unified = pa.Table.from_arrays([pa.chunked_array(chunks, type=_dict_type())], names=[name]).unify_dictionaries()
+    col = unified.column(0)
+    codes = pa.chunked_array([c.indices for c in col.chunks], type=pa.int32()).fill_null(-1).to_numpy()
+    codes = codes.astype(np.int64)
+    dictionary = col.chunk(0).dictionary
+    trimmed = pc.utf8_trim_whitespace(dictionary)
+    if len(dictionary) and (pc.any(pc.not_equal(dictionary, trimmed)).as_py() or pc.any(pc.equal(trimmed, "")).as_py()):
+        values = np.asarray(trimmed.to_numpy(zero_copy_only=False), dtype=object)
+        values[values == ""] = None
+        return _remap_uniques(codes, values)
+    return codes, np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object)
 
 
 # --------------------------------------------------------------------------------------- report
@@ -648,10 +681,10 @@ def validate_frames(frames: Sequence[tuple[str, str | None, pd.DataFrame]], sche
     >>> report.rows_kept
     1
     """
-    return _validate_coded([(label, sheet, _coded_from_frame(df)) for label, sheet, df in frames], schema)
+    return _validate_coded([(label, sheet, _table_from_frame(df)) for label, sheet, df in frames], schema)
 
 
-def _validate_coded(files: Sequence[tuple[str, str | None, _Coded]], schema: CaseSchema,
+def _validate_coded(files: Sequence[tuple[str, str | None, object]], schema: CaseSchema,
                     ) -> tuple[pd.DataFrame, ValidationReport]:
     """Every column arrives factorised (codes + distinct values); checks run on the distinct values
     and are spread to rows by integer codes: no per-row Python work."""
@@ -663,7 +696,7 @@ def _validate_coded(files: Sequence[tuple[str, str | None, _Coded]], schema: Cas
     if problems:
         raise DataError("the case files cannot be read:\n  " + "\n  ".join(problems))
 
-    n_per = np.array([m.n for _, _, m in matched], dtype=np.int64)
+    n_per = np.array([m.num_rows for _, _, m in matched], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(n_per)]).astype(np.int64)
     file_labels = np.array([lab for lab, _, _ in matched], dtype=object)
     sheet_labels = np.array([s or "" for _, s, _ in matched], dtype=object)
@@ -672,21 +705,12 @@ def _validate_coded(files: Sequence[tuple[str, str | None, _Coded]], schema: Cas
     n = int(offsets[-1])
     issues = _Issues(file_labels, sheet_labels, file_code, row_no)
 
-    # merge each column's per-file codes into one coding (distinct values only are hashed again)
-    col: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for c in schema.columns:
-        parts = [m.columns.get(c.name, (np.full(m.n, -1, np.int64), np.zeros(0, dtype=object)))
-                 for _, _, m in matched]
-        all_u = np.concatenate([u for _, u in parts]) if parts else np.zeros(0, dtype=object)
-        fc, fu = pd.factorize(pd.Series(all_u, dtype=object), use_na_sentinel=True)
-        fc = np.append(np.asarray(fc, dtype=np.int64), -1)
-        u_off = np.concatenate([[0], np.cumsum([len(u) for _, u in parts])]).astype(np.int64)
-        codes = np.concatenate([np.where(cc >= 0, fc[np.where(cc >= 0, cc + u_off[k], -1)], -1)
-                                for k, (cc, _) in enumerate(parts)]) if parts else np.zeros(0, np.int64)
-        col[c.name] = (codes.astype(np.int64), np.asarray(fu, dtype=object))
+    # each column over all files: one arrow dictionary (distinct values), integer codes per row
+    tables = [m for _, _, m in matched]
+    col: dict[str, tuple[np.ndarray, np.ndarray]] = {c.name: _merged_column(tables, c.name) for c in schema.columns}
     for k, (label, sheet, m) in enumerate(matched):
         for c in schema.columns:
-            if c.name not in m.columns and not c.required and c.type != "service" and n_per[k]:
+            if c.name not in m.column_names and not c.required and c.type != "service" and n_per[k]:
                 first = np.zeros(n, dtype=bool)
                 first[offsets[k]] = True
                 issues.add(first, c.name, "warning", "missing_column")

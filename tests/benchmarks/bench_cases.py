@@ -1,6 +1,7 @@
 """Benchmark: read + validate + link 2,000,000 case records from 8 agencies (target: <= 30 s).
 
-Run: /work/venv/bin/python tests/benchmarks/bench_cases.py [n_records]
+Run: /work/venv/bin/python tests/benchmarks/bench_cases.py [n_records [keep_dir]]
+(keep_dir: write the generated files there and reuse them on later runs)
 
 Generates the agencies' CSV files in a temporary folder (not timed), each agency writing dates its own
 way and names with its own spelling habits (diacritics dropped, upper case, extra spaces), then
@@ -106,12 +107,21 @@ def make_files(outdir: Path, n_records: int, seed: int = 7) -> int:
     return n_surv
 
 
-def main(n_records: int = 2_000_000) -> None:
+def main(n_records: int = 2_000_000, keep: str | None = None) -> None:
+    """``keep``: a folder to write the generated files into and reuse on the next run (same n)."""
     key = Key(os.urandom(32), "benchmark")
     schema = ROOT / "surveys" / "example" / "cases.toml"
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = keep or tmp_dir
+        marker = Path(tmp) / f"survivors_{n_records}.txt"
         t0 = time.perf_counter()
-        true_survivors = make_files(Path(tmp), n_records)
+        if keep and marker.exists():
+            true_survivors = int(marker.read_text())
+        else:
+            Path(tmp).mkdir(parents=True, exist_ok=True)
+            true_survivors = make_files(Path(tmp), n_records)
+            if keep:
+                marker.write_text(str(true_survivors))
         t_gen = time.perf_counter() - t0
         files = sorted(Path(tmp).glob("*.csv"))
         t0, c0 = time.perf_counter(), time.process_time()
@@ -146,4 +156,4 @@ def main(n_records: int = 2_000_000) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2_000_000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2_000_000, sys.argv[2] if len(sys.argv) > 2 else None)

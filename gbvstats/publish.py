@@ -757,23 +757,32 @@ def _tracker_frame(ctx: _Context, spec: Mapping) -> tuple[pd.DataFrame, Any, int
         hl = np.where(h["geo"] == "all", "Việt Nam", np.where(h["geo"] == "province", h["province_name"], h["district_name"]))
         series[y] = {k: (e, s, n) for k, e, s, n in zip(hl, h["estimate"], h["se"], h["n"])}
     projections = {}
+    from .targets import TargetSet
+
+    own_targets = TargetSet(tuple(t for t in ctx.target_set if t.indicator == ind.id))
+    ahead_value, ahead_year, ahead_loc = [], [], []
     for i, row in out.iterrows():  # a handful of localities; each is its own small regression
+        # the target after this round (the locality's own, else its province's, else the national one)
+        ahead = own_targets.for_locality(row["locality"], province=f.loc[i, "parent"], year=year + 1, year_rule="next")
+        ahead_value.append(ahead.value if ahead else np.nan)
+        ahead_year.append(ahead.year if ahead else None)
+        ahead_loc.append(ahead.locality if ahead else "")
         pts = [(y, *series[y].get(row["locality"], (np.nan, np.nan, 0))) for y in rounds]
         pts = [(y, e, s) for y, e, s, n in pts if n >= 25 and 0 < e < 1 and s > 0]
-        ty = row["target_year"]
         pr = None
-        if len(pts) >= 2 and not pd.isna(ty):
-            pr = project([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], target_year=int(ty),
+        if len(pts) >= 2 and ahead is not None:
+            pr = project([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], target_year=ahead.year,
                          level=ctx.plan.level)
             projections[row["locality"]] = pr
         proj_val.append(pr.projected if pr else np.nan)
         proj_lo.append(pr.pi_low if pr else np.nan)
         proj_hi.append(pr.pi_high if pr else np.nan)
         e = row["estimate"]
-        if pd.isna(ty) or pd.isna(e) or int(ty) <= year:
+        if ahead is None or pd.isna(e):
             nxt.append(np.nan)
         else:
-            nxt.append(next_target(float(e), year, float(row["target"]), int(ty)).value)
+            nxt.append(next_target(float(e), year, ahead.value, ahead.year).value)
+    out["ahead_target"], out["ahead_year"], out["ahead_locality"] = ahead_value, ahead_year, ahead_loc
     out["projected"], out["projected_low"], out["projected_high"] = proj_val, proj_lo, proj_hi
     out["next_target"] = nxt
     out["baseline_year"] = base_year
@@ -795,6 +804,8 @@ def _table_tracker(ctx: _Context, spec: Mapping) -> list:
     f["target_label"] = [("" if pd.isna(t) else f"≥ {100 * t:.0f}% ({int(y)}, {loc})")
                          for t, y, loc in zip(f["target"], f["target_year"], f["target_locality"])]
     f["progress_label"] = f["progress"].map(_PROGRESS_TEXT.get).fillna("")
+    f["ahead_label"] = [("" if pd.isna(t) else f"≥ {100 * t:.0f}% ({int(y)}, {loc})")
+                        for t, y, loc in zip(f["ahead_target"], f["ahead_year"], f["ahead_locality"])]
     f["p_meets"] = pd.to_numeric(f["p_meets"], errors="coerce")
     f["projected_low"], f["projected_high"] = f["projected_low"], f["projected_high"]
     lvl = f"{100 * ctx.plan.level:g}%"
@@ -807,7 +818,8 @@ def _table_tracker(ctx: _Context, spec: Mapping) -> list:
         Column("verdict", {"vi": "Đánh giá", "en": "Verdict"}, "verdict"),
         Column("p_meets", {"vi": "Xác suất đạt", "en": "Probability met"}, "probability"),
         Column("progress_label", {"vi": "Tiến độ từ năm gốc", "en": "Progress since baseline"}, "text"),
-        Column("projected", {"vi": "Dự báo năm chỉ tiêu (%)", "en": "Projected, target year (%)"}, "percent", reliability=False),
+        Column("ahead_label", {"vi": "Chỉ tiêu tiếp theo (năm, theo kế hoạch của)", "en": "Next target (year, plan of)"}, "text"),
+        Column("projected", {"vi": "Dự báo năm đó (%)", "en": "Projected for that year (%)"}, "percent", reliability=False),
         Column("projected", {"vi": f"Khoảng dự báo {lvl}", "en": f"{lvl} projection interval"}, "ci", reliability=False),
         Column("next_target", {"vi": "Đề xuất chỉ tiêu năm sau (%)", "en": "Proposed next-year target (%)"}, "percent", reliability=False),
     ]
@@ -826,7 +838,8 @@ def _table_tracker(ctx: _Context, spec: Mapping) -> list:
          if base else "Chỉ có một vòng điều tra: không tính tiến độ và dự báo.",
          "en": (f"Progress: Open SDG growth ratio since the baseline {base}: ≥ 0.95 substantial; 0.6–0.95 moderate; "
                 "0–0.6 limited; < 0 deterioration. Projection: weighted (1/SE²) least-squares trend on the logit scale over "
-                "the survey rounds. Proposed next-year target: on the straight path from the latest value to the plan's end target.")
+                "the survey rounds, projected to the year of the next target. Proposed next-year target: on the straight path from "
+                "the latest value to that next target.")
          if base else "Only one survey round: no progress status or projection."},
         {"vi": "Chỉ tiêu theo: " + "; ".join(sorted({t.document for t in ctx.target_set if t.indicator == ind.id})),
          "en": "Targets from: " + "; ".join(sorted({t.document for t in ctx.target_set if t.indicator == ind.id}))},

@@ -234,7 +234,10 @@ class Table:
                 return "*"
             if x is None:
                 return ""
-            text = f"{100 * x:.{col.decimals}f}" if fmt == "percent" else f"{x:.2f}"
+            if fmt == "percent":
+                text = f"{100 * x:.{col.decimals}f}"
+            else:  # a probability: extremes as bounds, not as a spurious 0.00 / 1.00
+                text = "< 0.01" if x < 0.005 else ("> 0.99" if x > 0.995 else f"{x:.2f}")
             return f"({text})" if mark == "( )" else text
         if x is None:
             return ""

@@ -75,7 +75,12 @@ def test_tables_read_as_intended(example):
     assert verdicts <= {"Đạt / Met", "Chưa đạt / Not met", "Chưa kết luận được / Cannot tell yet",
                         "Không có ước lượng / No estimate", "Không có chỉ tiêu / No target"}
     ct = tracker[tracker.iloc[:, 0] == "Cần Thơ"].iloc[0]
-    assert ct.iloc[4].startswith("≥ 70% (2024, Cần Thơ)")
+    assert ct.iloc[4] == "≥ 70% (2024, Cần Thơ)"           # its own plan for the survey year
+    assert ct.iloc[8] == "≥ 50% (2025, Việt Nam)"          # after 2024: the national programme's end target
+    kg = tracker[tracker.iloc[:, 0] == "Kiên Giang"].iloc[0]
+    assert kg.iloc[4] == "≥ 50% (2025, Việt Nam)"          # no plan of its own in the seeds: inherits
+    hk = tracker[tracker.iloc[:, 0].str.strip() == "Hương Khê (Hà Tĩnh)"].iloc[0]
+    assert hk.iloc[4] == "≥ 50% (2025, Hương Khê)" and hk.iloc[1] == "*"  # its own plan; too few cases
     district = pd.read_csv(out / "csv/formal_help_by_district.csv", dtype=str, keep_default_na=False)
     n = district["Số trường hợp (chưa gia quyền) / Unweighted n"].astype(int)
     est = district["Tỷ lệ (%) / Percent"]

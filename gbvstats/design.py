@@ -63,7 +63,13 @@ def _column(df: pd.DataFrame, name: str, role: str) -> pd.Series:
 
 
 def _codes(series: pd.Series, role: str, name: str) -> tuple[np.ndarray, np.ndarray]:
-    codes, labels = pd.factorize(series, sort=True, use_na_sentinel=True)
+    from .variance import dense_codes
+
+    if pd.api.types.is_integer_dtype(series.dtype) and not isinstance(series.dtype, pd.CategoricalDtype) \
+            and not series.hasnans:
+        codes, labels = dense_codes(series.to_numpy())
+    else:
+        codes, labels = pd.factorize(series, sort=True, use_na_sentinel=True)
     if (codes < 0).any():
         bad = np.flatnonzero(codes < 0)
         raise DataError(
@@ -245,8 +251,11 @@ class Design:
                         "if PSU numbers restart in every stratum pass nest=True, otherwise fix the PSU codes"
                     )
                 # R relabels later stages within the previous stage (and stage 1 with nest=TRUE)
-            key = parent * (int(c_codes.max()) + 1) + c_codes
-            c_codes = pd.factorize(key, sort=True)[0].astype(np.int64)
+            if crosses.any() or i > 0:
+                from .variance import dense_codes
+
+                key = parent * (int(c_codes.max()) + 1) + c_codes
+                c_codes = dense_codes(key)[0]
             del n_parent
             stage_codes.append(c_codes)
             parent = c_codes

@@ -325,9 +325,14 @@ def _domains(data: pd.DataFrame, by) -> tuple[np.ndarray, pd.DataFrame, tuple[st
         return np.zeros(len(data), dtype=np.int64), pd.DataFrame(index=range(1)), ()
     cols = [by] if isinstance(by, str) else list(by)
     codes_list, label_list = [], []
+    from .variance import dense_codes
+
     for c in cols:
         s = _data_column(data, c, "by")
-        codes, labels = pd.factorize(s, sort=True, use_na_sentinel=True)
+        if pd.api.types.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype) and not s.hasnans:
+            codes, labels = dense_codes(s.to_numpy())
+        else:
+            codes, labels = pd.factorize(s, sort=True, use_na_sentinel=True)
         codes_list.append(codes.astype(np.int64))
         label_list.append(labels)
     if len(cols) == 1:
@@ -340,7 +345,7 @@ def _domains(data: pd.DataFrame, by) -> tuple[np.ndarray, pd.DataFrame, tuple[st
         na |= codes < 0
         key = key * (len(labels) + 1) + np.maximum(codes, 0)
     key[na] = -1
-    dcodes, uniq = pd.factorize(key, sort=True, use_na_sentinel=True)
+    dcodes, uniq = dense_codes(key)
     uniq = np.asarray(uniq, dtype=np.int64)
     if na.any():
         keep = uniq >= 0

@@ -32,7 +32,7 @@ import pandas as pd
 
 from .errors import DesignError
 
-__all__ = ["TaylorVariance", "taylor_variance", "domain_sums"]
+__all__ = ["TaylorVariance", "taylor_variance", "domain_sums", "dense_codes"]
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ def domain_sums(values: np.ndarray, domain: np.ndarray, n_domains: int) -> np.nd
 
 
 def _factorize(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniques = pd.factorize(key, sort=False)
-    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=np.int64)
+    codes, uniques = dense_codes(key)
+    return codes, np.asarray(uniques, dtype=np.int64)
 
 
 def _stage_setup(design, stage: int, mult_row: np.ndarray):
@@ -164,8 +164,12 @@ def taylor_variance(design, scores: np.ndarray, domain: np.ndarray, n_domains: i
     if scores.shape[0] != n or domain.shape[0] != n:
         raise DesignError(f"scores have {scores.shape[0]} rows but the design has {n}")
     member = domain >= 0
-    mrows = np.flatnonzero(member)
-    md = domain[mrows]
+    if member.all():
+        mrows = np.arange(n)
+        md = domain
+    else:
+        mrows = np.flatnonzero(member)
+        md = domain[mrows]
 
     var = np.zeros(D)
     mult_row = np.ones(n)
@@ -182,8 +186,25 @@ def taylor_variance(design, scores: np.ndarray, domain: np.ndarray, n_domains: i
                 "and the fpc says more exist; choose lonely_psu='remove', 'certainty', 'adjust' or 'average'"
             )
         # membership pairs (domain, unit) from member rows: used for df and for present pairs
-        mkey = units[mrows] * D + md
-        pcodes, pkeys = _factorize(mkey)
+        mu = units if mrows.shape[0] == n else units[mrows]
+        dom_of_unit = np.full(U, -1, dtype=np.int64)
+        dom_of_unit[mu] = md
+        nested = bool((dom_of_unit[mu] == md).all())
+        span = U * D
+        if nested:
+            # every unit's members lie in one domain (e.g. PSUs inside districts): pairs are units
+            pcodes = None
+            cnt = np.bincount(mu, minlength=U)
+            pu_nested = np.flatnonzero(cnt)
+            pkeys = pu_nested * D + dom_of_unit[pu_nested]
+        elif span <= 8 * mu.shape[0] + 1024:
+            mkey = mu * D + md
+            # dense key space: two bincounts and a nonzero scan, no hashing, no sort
+            pcodes = None
+            pkeys = np.flatnonzero(np.bincount(mkey, minlength=span))
+        else:
+            mkey = mu * D + md
+            pcodes, pkeys = _factorize(mkey)
         pu = pkeys // D
         pdm = pkeys % D
         if stage == 0:
@@ -202,10 +223,44 @@ def taylor_variance(design, scores: np.ndarray, domain: np.ndarray, n_domains: i
             v = _pairs_variance(pu_all, pd_all, T.ravel(), D, group_of_unit, n_g, c_g, lonely_g,
                                 design.lonely_psu, stage == 0)
         else:
-            t = np.bincount(pcodes, weights=scores[mrows], minlength=pkeys.shape[0])
+            sm = scores[mrows] if mrows.shape[0] != n else scores
+            if nested:
+                t = np.bincount(mu, weights=sm, minlength=U)[pu]
+            elif pcodes is None:
+                t = np.bincount(mkey, weights=sm, minlength=span)[pkeys]
+            else:
+                t = np.bincount(pcodes, weights=sm, minlength=pkeys.shape[0])
             v = _pairs_variance(pu, pdm, t, D, group_of_unit, n_g, c_g, lonely_g, design.lonely_psu, stage == 0)
         var += v
         if frac is None:
             break
         mult_row = mult_row * frac[groups]
     return TaylorVariance(variance=var, df=df, n_psu=n_psu, n_strata=n_str)
+
+
+def dense_codes(values: np.ndarray, sort: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes 0..k-1 of ``values`` and the sorted unique values, like ``pd.factorize(sort=True)``.
+
+    Integer arrays whose range is small (at most 8 times their length) are coded in O(n) with
+    ``np.bincount`` (no hashing, no sort); anything else goes to ``pd.factorize``. Missing values
+    (NaN) get code -1.
+
+    Examples
+    --------
+    >>> codes, uniq = dense_codes(np.array([30, 10, 30, 20]))
+    >>> codes.tolist(), uniq.tolist()
+    ([2, 0, 2, 1], [10, 20, 30])
+    """
+    v = np.asarray(values)
+    if v.dtype.kind in "iub" and v.size:
+        if v.dtype.kind == "b":
+            v = v.astype(np.int64)
+        lo = int(v.min())
+        span = int(v.max()) - lo + 1
+        if span <= 8 * v.size + 1024:
+            off = v.astype(np.int64, copy=False) - lo
+            present = np.bincount(off, minlength=span) > 0
+            idx = np.cumsum(present) - 1
+            return idx[off].astype(np.int64, copy=False), np.flatnonzero(present).astype(np.int64) + lo
+    codes, uniq = pd.factorize(v, sort=sort, use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), np.asarray(uniq)

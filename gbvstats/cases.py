@@ -481,7 +481,7 @@ def _read_one(path: Path, sheet: str | None, schema_sheet: str | None):
             if want not in names:
                 raise DataError(f"{path}: no sheet {want!r} (the workbook has sheets {names})"
                                 f"{close_matches(want, names)}; pass sheet= or correct `sheet` under [schema]")
-            return _table_from_frame(book.parse(want, dtype=str, keep_default_na=False)), want
+            return _table_from_frame(pd.read_excel(book, sheet_name=want, dtype=str, keep_default_na=False)), want
         if suffix == ".parquet":
             return _table_from_frame(pd.read_parquet(path)), None
     except (DataError, SpecError):

@@ -307,6 +307,7 @@ for (nm in names(reps)) {
     byd(dn2, d, "ratio", "api00", "stype", den = "api99")
   }
   wide(dn, r)
+  if (nm != "boot") ciprops(dn, r, "sch_wide_yes", by = "stype")
   # the same from the exported weights, as a user would supply them
   ud <- rd(reps[[nm]]$data)
   ud <- prep(ud)
@@ -314,6 +315,7 @@ for (nm in names(reps)) {
   u <- svrepdesign(data = ud, weights = ~pw, repweights = as.matrix(rwu), type = "other",
                    scale = r$scale, rscales = r$rscales, mse = r$mse, combined.weights = TRUE)
   wide(paste0("user_", nm), u)
+  if (nm == "boot") ciprops(paste0("user_", nm), u, "sch_wide_yes", by = "stype")
 }
 write.csv(do.call(rbind, meta), file.path(dd, "repw_meta.csv"), row.names = FALSE)
 

@@ -362,3 +362,51 @@ def test_reference_file_is_complete():
     assert set(REF.loc[REF.statistic == "proportion", "method"]) == set(CI_METHOD)
     assert (REF.loc[REF.statistic != "error", "se"].notna()).all()
     assert len(REF) == REF.case.nunique()
+
+
+# ----------------------------------------------------------------------------- other entry points
+LEVEL90 = [r for r in ROWS if r.design == "dclus1" and r.statistic == "proportion" and r.level == 0.9
+           and r.method in ("logit", "xlogit", "beta", "mean")]
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=r.case) for r in LEVEL90])
+def test_interval_asked_later_agrees_with_r(row):
+    """``est.confidence_interval(level=, method=)`` on a 95% logit estimate gives R's 90% intervals."""
+    est = estimates("dclus1", "proportion", row.variable, row.by, "logit", 0.95)
+    later = est.confidence_interval(level=0.9, method=CI_METHOD[row.method])
+    fr = later.frame
+    got = fr[fr[row.by].map(_label) == row.domain].iloc[0]
+    ref = sibling(row, "xlogit") if row.method == "logit" else row  # logit == xlogit (glm tolerance)
+    assert float(got["level"]) == 0.9
+    close(got["ci_low"], ref.ci_low, REL_SE, "ci_low")
+    close(got["ci_high"], ref.ci_high, REL_SE, "ci_high")
+
+
+GBV_PROVINCE = [r for r in ROWS if r.design == "gbv_help" and r.by == "province" and r.method in ("beta", "logit")]
+
+
+@pytest.mark.filterwarnings("ignore:.*'sought_help_formal' missing were left out:UserWarning")
+@pytest.mark.parametrize("row", [pytest.param(r, id=r.case) for r in GBV_PROVINCE])
+def test_survey_reader_path_agrees_with_r(row):
+    """The .sav read with its spec, estimated through ``Survey.proportion``, gives R's values.
+
+    R's domain is ``gbv_any_12m == 1 & !is.na(sought_help_formal)``; the survey excludes the missing
+    answers itself (and reports them), so ``where`` names only the exposure.
+    """
+    survey = _survey()
+    est = survey.proportion("sought_help_formal", where="gbv_any_12m == 1", by="province",
+                            ci=CI_METHOD[row.method], level=row.level)
+    fr = est.frame
+    got = fr[fr["province"].map(_label) == row.domain].iloc[0]
+    ref_est = sibling(row, "mean").estimate
+    close(got["estimate"], ref_est, REL_EST, "estimate")
+    close(got["se"], row.se, REL_SE, "se")
+    close(got["df"], row.df, REL_SE, "df")
+    close(got["ci_low"], row.ci_low, REL_SE, "ci_low")
+    close(got["ci_high"], row.ci_high, REL_SE, "ci_high")
+
+
+@functools.cache
+def _survey():
+    root = HERE.parents[1]
+    return gs.read_survey(root / "surveys/example/community_2024.sav", spec=root / "surveys/example/survey.toml")

@@ -656,7 +656,7 @@ class _Issues:
 def _per_row(codes: np.ndarray, per_unique: np.ndarray, fill) -> np.ndarray:
     """Spread a per-unique array to rows (code -1 gets ``fill``)."""
     per_unique = np.asarray(per_unique)
-    ext = np.empty(len(per_unique) + 1, dtype=per_unique.dtype if per_unique.size else np.asarray(fill).dtype)
+    ext = np.empty(len(per_unique) + 1, dtype=per_unique.dtype)
     ext[:-1] = per_unique
     ext[-1] = fill
     return ext[codes]
@@ -760,7 +760,7 @@ def _validate_coded(files: Sequence[tuple[str, str | None, object]], schema: Cas
                 issues.add(bad, c.name, "warning", "bad_identifier_date")
             else:
                 flag(bad, c.name, "bad_date")
-            out[c.name] = _per_row(codes, d_u, np.datetime64("NaT"))
+            out[c.name] = _per_row(codes, d_u, np.datetime64("NaT", "D"))
             fmt_used[c.name] = which
         elif c.type == "integer":
             num_u = pd.to_numeric(pd.Series(u, dtype=object), errors="coerce").to_numpy(dtype=float)

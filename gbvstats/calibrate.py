@@ -398,7 +398,10 @@ def _with_replicates(design, new_reps: np.ndarray | None):
             f"calibration failed in {bad.size} replicate(s) (for example a replicate with no respondent "
             "in a calibration category); collapse sparse categories before calibrating"
         )
-    return dataclasses.replace(rep, weights=new_reps, degf=None)
+    # calibration multiplies each replicate's weights by its own factors g; the rank (R's degf)
+    # does not change in practice (R recomputes it and finds the same), and a QR of n × R on
+    # large data costs seconds, so it is carried over
+    return dataclasses.replace(rep, weights=new_reps, degf=rep.degf)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -758,6 +761,13 @@ def _calfun(name: str, lower: float, upper: float):
     return fm1, df
 
 
+def _weighted_cross(mm: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``mm.T @ diag(W[:, k]) @ mm`` for every column k at once: one matrix product, (K, p, p)."""
+    p = mm.shape[1]
+    outer = (mm[:, :, None] * mm[:, None, :]).reshape(mm.shape[0], p * p)
+    return (W.T @ outer).reshape(W.shape[1], p, p)
+
+
 def _grake(mm, W, calfun, lower, upper, pop, epsilon, maxit):
     """R's grake (Newton iterations with step halving) for every column of W at once."""
     fm1, dfun = _calfun(calfun, lower, upper)
@@ -784,7 +794,7 @@ def _grake(mm, W, calfun, lower, upper, pop, epsilon, maxit):
     while not done.all():  # Newton iterations (at most maxit), not rows
         a = np.flatnonzero(~done)
         Wa = W[:, a] * deriv[:, a]
-        T = np.einsum("ij,ik,il->kjl", mm, Wa, mm, optimize=True)
+        T = _weighted_cross(mm, Wa)
         misfit = pop[:, None] - total[:, a] - mm.T @ (W[:, a] * fm1(xeta[:, a]))
         deta = np.einsum("kjl,lk->jk", np.linalg.pinv(T, rcond=tol), misfit)
         eta[:, a] += deta
@@ -821,7 +831,7 @@ def _grake(mm, W, calfun, lower, upper, pop, epsilon, maxit):
 def _linear_g(mm, W, pop):
     """Closed-form GREG factors for every column of W (R's regcalibrate)."""
     total = mm.T @ W  # (p, K)
-    T = np.einsum("ij,ik,il->kjl", mm, W, mm, optimize=True)
+    T = _weighted_cross(mm, W)
     try:
         coef = np.linalg.solve(T, (pop[:, None] - total).T[:, :, None])[:, :, 0]  # (K, p)
     except np.linalg.LinAlgError as exc:

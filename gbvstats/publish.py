@@ -566,7 +566,8 @@ def _table_estimates(ctx: _Context, spec: Mapping) -> list:
     notes.append(_source_note(ctx, year, inds[0]))
     title = spec.get("title") or {"vi": f"{inds[0].label['vi']}, {year}", "en": f"{inds[0].label['en']}, {year}"}
     return [Table(spec["id"], _both(title), _drop_starred(f), tuple(cols), tuple(notes),
-                  _provenance(ctx, year, inds[0]))]
+                  _provenance(ctx, year, inds[0]),
+                  group="indicator_label" if len(ids) > 1 else ("province_label" if geo == "district" else ""))]
 
 
 def _drop_starred(f: pd.DataFrame) -> pd.DataFrame:
@@ -797,7 +798,7 @@ def _table_tracker(ctx: _Context, spec: Mapping) -> list:
     f, ind, year = _tracker_frame(ctx, spec)
     f = f.copy()
     lang = ctx.plan.lang
-    all_text = "Việt Nam (toàn mẫu) / All (whole sample)" if lang == "both" else {"vi": "Toàn mẫu", "en": "Whole sample"}[lang]
+    all_text = "Toàn mẫu / All" if lang == "both" else {"vi": "Toàn mẫu", "en": "All"}[lang]
     f["locality_label"] = np.where(f["geo"] == "all", all_text,
                                    np.where(f["geo"] == "district", "  " + f["district_name"] + " (" + f["province_name"] + ")",
                                             f["province_name"]))
@@ -814,23 +815,25 @@ def _table_tracker(ctx: _Context, spec: Mapping) -> list:
         Column("estimate", {"vi": f"Tỷ lệ {year} (%)", "en": f"Percent {year}"}, "percent"),
         Column("ci", {"vi": f"KTC {lvl}", "en": f"{lvl} CI"}, "ci"),
         Column("n", {"vi": "Số trường hợp", "en": "Unweighted n"}, "count"),
-        Column("target_label", {"vi": "Chỉ tiêu (năm, theo kế hoạch của)", "en": "Target (year, plan of)"}, "text"),
+        Column("target_label", {"vi": "Chỉ tiêu", "en": "Target"}, "text"),
         Column("verdict", {"vi": "Đánh giá", "en": "Verdict"}, "verdict"),
-        Column("p_meets", {"vi": "Xác suất đạt", "en": "Probability met"}, "probability"),
-        Column("progress_label", {"vi": "Tiến độ từ năm gốc", "en": "Progress since baseline"}, "text"),
-        Column("ahead_label", {"vi": "Chỉ tiêu tiếp theo (năm, theo kế hoạch của)", "en": "Next target (year, plan of)"}, "text"),
-        Column("projected", {"vi": "Dự báo năm đó (%)", "en": "Projected for that year (%)"}, "percent", reliability=False),
+        Column("p_meets", {"vi": "Xác suất đạt", "en": "P(met)"}, "probability"),
+        Column("progress_label", {"vi": "Tiến độ", "en": "Progress"}, "text"),
+        Column("ahead_label", {"vi": "Chỉ tiêu tiếp theo", "en": "Next target"}, "text"),
+        Column("projected", {"vi": "Dự báo (%)", "en": "Projected (%)"}, "percent", reliability=False),
         Column("projected", {"vi": f"Khoảng dự báo {lvl}", "en": f"{lvl} projection interval"}, "ci", reliability=False),
-        Column("next_target", {"vi": "Đề xuất chỉ tiêu năm sau (%)", "en": "Proposed next-year target (%)"}, "percent", reliability=False),
+        Column("next_target", {"vi": f"Đề xuất {year + 1} (%)", "en": f"Proposed {year + 1} (%)"}, "percent", reliability=False),
     ]
     base = f["baseline_year"].iloc[0] if len(f) else None
     notes = [
         _definition_note(ind),
         {"vi": "Đạt: cả khoảng tin cậy nằm trên chỉ tiêu; Chưa đạt: cả khoảng nằm dưới; Chưa kết luận được: khoảng "
-               "tin cậy chứa chỉ tiêu. Xác suất đạt tính trên thang logit. Địa phương không có chỉ tiêu riêng áp dụng "
+               "tin cậy chứa chỉ tiêu. Xác suất đạt (giá trị thật đạt chỉ tiêu) tính trên thang logit. Chỉ tiêu: giá trị (năm, "
+               "theo kế hoạch của). Địa phương không có chỉ tiêu riêng áp dụng "
                "chỉ tiêu của tỉnh, rồi của Chương trình quốc gia.",
          "en": "Met: the whole confidence interval is at or above the target; not met: the whole interval is below; "
-               "cannot tell yet: the interval contains the target. Probability met is computed on the logit scale. "
+               "cannot tell yet: the interval contains the target. P(met), the probability the true value meets the "
+               "target, is computed on the logit scale. Target and next target: value (year, whose plan). "
                "A locality without a target of its own takes its province's, then the national programme's."},
         {"vi": (f"Tiến độ: tỷ số tăng trưởng (Open SDG) từ năm gốc {base}: ≥ 0,95 đáng kể; 0,6–0,95 vừa phải; 0–0,6 hạn chế; "
                 "< 0 xấu đi. Dự báo: xu hướng bình phương tối thiểu có trọng số 1/SE² trên thang logit qua các vòng điều tra. "
@@ -841,8 +844,7 @@ def _table_tracker(ctx: _Context, spec: Mapping) -> list:
                 "the survey rounds, projected to the year of the next target. Proposed next-year target: on the straight path from "
                 "the latest value to that next target.")
          if base else "Only one survey round: no progress status or projection."},
-        {"vi": "Chỉ tiêu theo: " + "; ".join(sorted({t.document for t in ctx.target_set if t.indicator == ind.id})),
-         "en": "Targets from: " + "; ".join(sorted({t.document for t in ctx.target_set if t.indicator == ind.id}))},
+        _targets_note(ctx, ind.id),
         _source_note(ctx, year, ind),
     ]
     f["projected_low"] = f["projected_low"]
@@ -850,6 +852,12 @@ def _table_tracker(ctx: _Context, spec: Mapping) -> list:
                                   "en": f"Target tracker: {ind.label['en']}, {year}"}
     f = f.rename(columns={"projected_low": "projected_low", "projected_high": "projected_high"})
     return [Table(spec["id"], _both(title), _drop_starred(f), tuple(cols), tuple(notes), _provenance(ctx, year, ind))]
+
+
+def _targets_note(ctx: _Context, indicator: str) -> Mapping[str, str]:
+    docs = "; ".join(sorted({t.document for t in ctx.target_set if t.indicator == indicator}))
+    text = f"Chỉ tiêu theo / Targets from: {docs}."
+    return {"vi": text, "en": text}
 
 
 _PROGRESS_TEXT = {
@@ -1040,8 +1048,7 @@ def _table_cases_tracker(ctx: _Context, spec: Mapping) -> list:
         {"vi": f"Ô dưới {threshold} vụ bị ẩn (x) cùng các ô cần ẩn thêm (xx); tỷ lệ chỉ công bố khi cả tử số và mẫu số được công bố.",
          "en": f"Cells with fewer than {threshold} incidents are suppressed (x) with the further cells needed (xx); the "
                "percentage is shown only where both numerator and denominator are published."},
-        {"vi": "Chỉ tiêu theo: " + "; ".join(sorted({x.document for x in ctx.target_set if x.indicator == name})),
-         "en": "Targets from: " + "; ".join(sorted({x.document for x in ctx.target_set if x.indicator == name}))},
+        _targets_note(ctx, name),
     ]
     title = spec.get("title") or {"vi": f"Theo dõi chỉ tiêu: {ind.label['vi']}, {year}",
                                   "en": f"Target tracker: {ind.label['en']}, {year}"}

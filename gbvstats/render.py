@@ -30,6 +30,8 @@ import zipfile
 from pathlib import Path
 from typing import Sequence
 
+import pandas as pd
+
 from .tables import Table
 
 __all__ = ["to_csv", "to_markdown", "to_html", "to_html_fragment", "to_xlsx", "write_atomic", "FIXED_TIMESTAMP"]
@@ -55,13 +57,17 @@ def _md_escape(s: str) -> str:
 
 def to_markdown(table: Table, lang: str = "both") -> str:
     """The table as GitHub-flavoured Markdown with its title and footnotes."""
-    shown = table.display(lang)
+    blocks = table.grouped(lang)
+    shown, cols = blocks[0][1], blocks[0][2]
     lines = [f"### {_md_escape(table.title_text(lang))}", ""]
     lines.append("| " + " | ".join(_md_escape(c) for c in shown.columns) + " |")
-    aligns = ["---" if c.format in ("text", "verdict", "mark") else "---:" for c in table.columns]
+    aligns = ["---" if c.format in ("text", "verdict", "mark") else "---:" for c in cols]
     lines.append("| " + " | ".join(aligns) + " |")
-    for row in shown.values.tolist():
-        lines.append("| " + " | ".join(_md_escape(v) for v in row) + " |")
+    for heading, rows, _ in blocks:
+        if heading:
+            lines.append("| " + " | ".join([f"**{_md_escape(heading)}**"] + [""] * (len(cols) - 1)) + " |")
+        for row in rows.values.tolist():
+            lines.append("| " + " | ".join(_md_escape(v) for v in row) + " |")
     notes = table.notes(lang)
     if notes:
         lines.append("")
@@ -70,7 +76,8 @@ def to_markdown(table: Table, lang: str = "both") -> str:
 
 
 _CSS = """
-body{font-family:"Noto Sans","DejaVu Sans",Arial,sans-serif;margin:2em auto;max-width:70em;color:#222;line-height:1.4}
+body{font-family:"Noto Sans","DejaVu Sans",Arial,sans-serif;margin:2em auto;max-width:92em;padding:0 1em;color:#222;line-height:1.4}
+div.scroll{overflow-x:auto;max-width:100%} td.nowrap{white-space:nowrap}
 h1{font-size:1.5em} h2{font-size:1.15em;margin-top:2.2em}
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
 th,td{border-bottom:1px solid #ccc;padding:.3em .6em;vertical-align:top}
@@ -79,29 +86,40 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.v-met{color:#1a6b2f;font-weight:600} td.v-not-met{color:#a11d21;font-weight:600} td.v-cannot-tell{color:#7a5b00}
 ol.notes{font-size:.85em;color:#444} figure{margin:1.5em 0} figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:.9em;color:#444}
+tr.group th{background:#e8eef5;text-align:left;font-weight:600;padding-top:.6em}
+tbody th{font-weight:normal;text-align:left;background:none;white-space:nowrap}
 """.strip()
 
 
 def to_html_fragment(table: Table, lang: str = "both") -> str:
     """One table as an HTML ``<section>`` (title, table, footnotes)."""
-    shown = table.display(lang)
+    blocks = table.grouped(lang)
+    cols = blocks[0][2]
     e = html.escape
-    out = [f'<section id="{e(table.id)}">', f"<h2>{e(table.title_text(lang))}</h2>", "<table>", "<thead><tr>"]
-    out += [f'<th scope="col">{e(c)}</th>' for c in shown.columns]
+    out = [f'<section id="{e(table.id)}">', f"<h2>{e(table.title_text(lang))}</h2>", '<div class="scroll"><table>',
+           "<thead><tr>"]
+    out += [f'<th scope="col">{e(c)}</th>' for c in blocks[0][1].columns]
     out.append("</tr></thead><tbody>")
-    verdict_cols = {i for i, c in enumerate(table.columns) if c.format == "verdict"}
-    raw_verdicts = {i: table.frame[table.columns[i].key].astype(str).tolist() for i in verdict_cols}
-    for r, row in enumerate(shown.values.tolist()):
-        cells = []
-        for i, (v, c) in enumerate(zip(row, table.columns)):
-            cls = "num" if c.format not in ("text", "verdict", "mark") else ""
-            if i in verdict_cols:
-                cls = "v-" + raw_verdicts[i][r].replace(" ", "-")
-            tag = "th scope=\"row\"" if i == 0 else "td"
-            attr = f' class="{cls}"' if cls and i else ""
-            cells.append(f"<{tag}{attr}>{e(str(v))}</{tag.split()[0]}>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    verdict_cols = {i for i, c in enumerate(cols) if c.format == "verdict"}
+    raw_verdicts = {i: table.frame[cols[i].key].astype(str).tolist() for i in verdict_cols}
+    r = 0
+    for heading, rows, _ in blocks:
+        if heading:
+            out.append(f'<tr class="group"><th colspan="{len(cols)}" scope="rowgroup">{e(heading)}</th></tr>')
+        for row in rows.values.tolist():
+            cells = []
+            for i, (v, c) in enumerate(zip(row, cols)):
+                cls = "num" if c.format not in ("text", "verdict", "mark") else ""
+                if i in verdict_cols:
+                    cls = "nowrap v-" + raw_verdicts[i][r].replace(" ", "-")
+                elif c.format == "text" and len(str(v)) <= 32 and i:
+                    cls = "nowrap"
+                tag = "th scope=\"row\"" if i == 0 else "td"
+                attr = f' class="{cls}"' if cls and i else ""
+                cells.append(f"<{tag}{attr}>{e(str(v))}</{tag.split()[0]}>")
+            out.append("<tr>" + "".join(cells) + "</tr>")
+            r += 1
+    out.append("</tbody></table></div>")
     notes = table.notes(lang)
     if notes:
         out.append('<ol class="notes">' + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ol>")
@@ -156,19 +174,27 @@ def to_xlsx(tables: Sequence[Table], lang: str = "both") -> bytes:
     head_fill = PatternFill("solid", fgColor="F2F2F2")
     for t, name in zip(tables, _sheet_names(tables)):
         ws = wb.create_sheet(name)
-        shown = t.display(lang)
+        blocks = t.grouped(lang)
+        shown, cols = blocks[0][1], blocks[0][2]
         ws.cell(row=1, column=1, value=t.title_text(lang)).font = Font(bold=True, size=12)
         for j, h in enumerate(shown.columns, start=1):
             c = ws.cell(row=2, column=j, value=str(h))
             c.font, c.fill = bold, head_fill
             c.alignment = Alignment(wrap_text=True, vertical="top")
-        for i, row in enumerate(shown.values.tolist(), start=3):
-            for j, (v, col) in enumerate(zip(row, t.columns), start=1):
-                c = ws.cell(row=i, column=j, value=str(v))
-                if col.format not in ("text", "verdict", "mark"):
-                    c.alignment = Alignment(horizontal="right")
+        i = 3
+        for heading, rows, _ in blocks:
+            if heading:
+                ws.cell(row=i, column=1, value=heading).font = bold
+                i += 1
+            for row in rows.values.tolist():
+                for j, (v, col) in enumerate(zip(row, cols), start=1):
+                    c = ws.cell(row=i, column=j, value=str(v))
+                    if col.format not in ("text", "verdict", "mark"):
+                        c.alignment = Alignment(horizontal="right")
+                i += 1
         ws.freeze_panes = "B3"
-        r = 3 + len(shown) + 1
+        shown = pd.concat([b[1] for b in blocks], ignore_index=True)
+        r = i + 1
         for note in t.notes(lang):
             ws.cell(row=r, column=1, value=note).alignment = Alignment(wrap_text=False)
             r += 1

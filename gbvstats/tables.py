@@ -118,6 +118,9 @@ class Table:
         Source files and their SHA-256, survey name and year, indicator, CI method and level.
     n_column : str
         The unweighted-n column for reliability marks (``""``: none).
+    group : str
+        Optional key of a text column that groups rows (e.g. the indicator of a multi-indicator table):
+        CSV keeps it as a column; Markdown, HTML and XLSX show it as a sub-heading row when it changes.
     """
 
     id: str
@@ -128,6 +131,7 @@ class Table:
     provenance: Mapping[str, str] = field(default_factory=dict)
     n_column: str = "n"
     kind: str = "table"
+    group: str = ""
 
     def __post_init__(self):
         frame = self.frame.reset_index(drop=True).copy()
@@ -179,6 +183,21 @@ class Table:
                 used |= {"x"} if "primary" in st else set()
                 used |= {"xx"} if "secondary" in st else set()
         return [m for m in MARKS if m in used]
+
+    def grouped(self, lang: str = "both") -> list[tuple[str, pd.DataFrame, list[Column]]]:
+        """The displayed table split into ``(heading, rows, columns)`` blocks along ``group``
+        (one block with an empty heading when the table has no group)."""
+        shown = self.display(lang)
+        if not self.group:
+            return [("", shown, list(self.columns))]
+        idx = [i for i, c in enumerate(self.columns) if c.key == self.group]
+        if not idx:
+            raise SpecError(f"table {self.id!r}: group = {self.group!r} is not one of its columns")
+        gcol = shown.columns[idx[0]]
+        cols = [c for i, c in enumerate(self.columns) if i != idx[0]]
+        values = shown[gcol].tolist()
+        starts = [i for i in range(len(values)) if i == 0 or values[i] != values[i - 1]] + [len(values)]
+        return [(values[a], shown.iloc[a:b].drop(columns=[gcol]), cols) for a, b in zip(starts[:-1], starts[1:])]
 
     def headers(self, lang: str = "both") -> list[str]:
         _check_lang(lang)

@@ -77,6 +77,7 @@ def test_tables_read_as_intended(example):
     ct = tracker[tracker.iloc[:, 0] == "Cần Thơ"].iloc[0]
     assert ct.iloc[4] == "≥ 70% (2024, Cần Thơ)"           # its own plan for the survey year
     assert ct.iloc[8] == "≥ 50% (2025, Việt Nam)"          # after 2024: the national programme's end target
+    assert list(tracker.columns)[4] == "Chỉ tiêu / Target"
     kg = tracker[tracker.iloc[:, 0] == "Kiên Giang"].iloc[0]
     assert kg.iloc[4] == "≥ 50% (2025, Việt Nam)"          # no plan of its own in the seeds: inherits
     hk = tracker[tracker.iloc[:, 0].str.strip() == "Hương Khê (Hà Tĩnh)"].iloc[0]

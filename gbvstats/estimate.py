@@ -500,12 +500,15 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
         var, df, logit_se = _replicate_var(design, kind, y, x if kind == "ratio" else None, rows, dm, D, theta)
     else:
         if design.calibration:
-            from .calibrate import adjust_scores
+            # calibration credited as in R's svyrecvar: scores residualised on the calibration
+            # variables, as a low-rank correction (no dense n x D matrix)
+            import scipy.sparse as sp
 
-            Z = np.zeros((nrow, D))
-            Z[rows, dm] = z[rows]
-            Z = adjust_scores(Z, design)
-            tv = taylor_variance(design, Z, d, D)
+            from .calibrate import adjust_scores_lowrank
+
+            Zs = sp.csr_matrix((z[rows], (rows, dm)), shape=(nrow, D))
+            A, B = adjust_scores_lowrank(Zs, design)
+            tv = taylor_variance(design, z, d, D, correction=(A, B))
         else:
             tv = taylor_variance(design, z, d, D)
         var, df = tv.variance, tv.df.astype(np.float64)

@@ -126,7 +126,8 @@ def _pairs_variance(pu, pdm, t, n_domains, group_of_unit, n_g, c_g, lonely_g, po
     return var
 
 
-def taylor_variance(design, scores: np.ndarray, domain: np.ndarray, n_domains: int) -> TaylorVariance:
+def taylor_variance(design, scores: np.ndarray, domain: np.ndarray, n_domains: int,
+                    correction: tuple | None = None) -> TaylorVariance:
     """Stratified multistage variance of weighted scores for every domain at once.
 
     Parameters
@@ -140,6 +141,12 @@ def taylor_variance(design, scores: np.ndarray, domain: np.ndarray, n_domains: i
         Domain code per row, ``-1`` for rows in no domain; members must have positive weight.
         Used for the domain's degrees of freedom (and, with a 1-D ``scores``, to place scores).
     n_domains : int
+    correction : (A, B), optional
+        Calibration as a low-rank correction of domain-sparse scores (from
+        :func:`gbvstats.calibrate.adjust_scores_lowrank`): the adjusted score matrix is
+        ``Z - A @ B`` with ``Z`` the (n, D) matrix holding ``scores`` in each row's domain column.
+        Unit totals are then ``S Z - (S A) B`` (``S`` the unit indicator), so no dense ``n × D``
+        matrix is formed.
 
     Returns
     -------
@@ -212,12 +219,17 @@ def taylor_variance(design, scores: np.ndarray, domain: np.ndarray, n_domains: i
             _, hk = _factorize(group_of_unit[pu] * D + pdm)
             n_str = np.bincount(hk % D, minlength=D)[:D]
             df = n_psu - n_str
-        if dense:
+        if dense or correction is not None:
             # every (unit, domain) pair: unit totals of each column by a sparse product
             import scipy.sparse as sp
 
-            A = sp.csr_matrix((np.ones(n), (units, np.arange(n))), shape=(U, n))
-            T = np.asarray(A @ scores)  # (U, D)
+            S = sp.csr_matrix((np.ones(n), (units, np.arange(n))), shape=(U, n))
+            if dense:
+                T = np.asarray(S @ scores)  # (U, D)
+            else:
+                Zs = sp.csr_matrix((scores[mrows], (mrows, md)), shape=(n, D))
+                A, B = correction
+                T = np.asarray((S @ Zs).todense()) - np.asarray(S @ A @ B)
             pu_all = np.repeat(np.arange(U, dtype=np.int64), D)
             pd_all = np.tile(np.arange(D, dtype=np.int64), U)
             v = _pairs_variance(pu_all, pd_all, T.ravel(), D, group_of_unit, n_g, c_g, lonely_g,

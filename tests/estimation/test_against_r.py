@@ -36,6 +36,7 @@ dclus1n = Design.from_frame(apiclus1, weights="pw", psu="dnum")
 dclus2 = Design.from_frame(apiclus2, weights="pw", psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
 dclus2n = Design.from_frame(apiclus2, weights="pw", psu=["dnum", "snum"])
 
+POP_ST = {"E": 4421, "H": 755, "M": 1018}
 CI_NAME = {"logit": "logit", "beta": "korn-graubard", "mean": "t", "xlogit": "xlogit"}
 
 
@@ -84,6 +85,19 @@ def python_values(case):
         e = dstrat.to_replicate("JKn").ratio("api00", "api99")
     elif case == "jkn_total":
         e = dstrat.to_replicate("JKn").total("enroll")
+    elif case.startswith("ps_"):
+        des = dclus1.poststratify("stype", POP_ST)
+        if case == "ps_mean_by":
+            e = des.mean("api00", by="awards")
+        elif case == "ps_total":
+            e = des.total("enroll")
+        else:
+            e = des.proportion("yes", by="awards")
+            f = e.frame
+            return f[f["awards"] == "No"].reset_index(drop=True)
+    elif case == "rake_mean_by":
+        des = dclus1.rake({"stype": POP_ST, "sch.wide": {"No": 1000, "Yes": 5194}})
+        e = des.mean("api00", by="awards")
     else:  # pragma: no cover
         raise KeyError(case)
     f = e.frame

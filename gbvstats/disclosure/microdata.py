@@ -298,7 +298,8 @@ def _failing(C, sizes, mask, k, l, sens) -> np.ndarray:
     for codes, m, missing in sens:
         ok = ~missing
         pairs = np.unique(g[ok] * np.int64(m) + codes[ok])
-        fail_class |= np.bincount(pairs // m, minlength=G) < l
+        d = np.bincount(pairs // m, minlength=G)
+        fail_class |= (d > 0) & (d < l)
     return fail_class[g]
 
 
@@ -386,6 +387,49 @@ def _repair(C, sizes, costs, mask, k, l, sens) -> np.ndarray:
     return _fix_pool(C, sizes, costs, mask, k, l, sens)
 
 
+def _repair_uniform(C, sizes, costs, mask, k, l, sens) -> np.ndarray:
+    """Variant of :func:`_repair` in which all failing records give up the *same* variable each round.
+
+    Failing records then pool with each other (as in sdcMicro's ``localSuppression``), which suits
+    l-diversity: a rare sensitive answer needs large classes. Each round tries every variable and
+    keeps the one that leaves the fewest records failing (ties: cheaper variable).
+    """
+    n, q = C.shape
+    full = (1 << q) - 1
+    mask = mask.copy()
+    R = _radix(sizes)
+    if R is None:
+        return _repair_general(C, sizes, costs, mask, k, l, sens)
+    base = C @ R
+    delta = (sizes[None, :] - C) * R[None, :]
+
+    def keys(m):
+        key = base.copy()
+        for j in range(q):
+            bit = ((m >> j) & 1).astype(bool)
+            key[bit] += delta[bit, j]
+        return key
+
+    order = np.argsort(costs, kind="stable")
+    for _ in range(q + 1):
+        fail = _failing_key(keys(mask), k, l, sens)
+        V = np.flatnonzero(fail & (mask != full))
+        if V.size == 0:
+            break
+        best = None
+        for j in order:  # loop over variables, vectorised over records
+            valid = V[((mask[V] >> j) & 1) == 0]
+            if valid.size == 0:
+                continue
+            trial = mask.copy()
+            trial[valid] |= np.int64(1) << j
+            still = int(_failing_key(keys(trial), k, l, sens).sum())
+            if best is None or still < best[0]:
+                best = (still, trial)
+        mask = best[1]
+    return _fix_pool(C, sizes, costs, mask, k, l, sens)
+
+
 def _failing_key(key, k, l, sens) -> np.ndarray:
     g, G = dense(key)
     counts = np.bincount(g, minlength=G)
@@ -393,7 +437,8 @@ def _failing_key(key, k, l, sens) -> np.ndarray:
     for codes, m, missing in sens:
         ok = ~missing
         pairs = np.unique(g[ok] * np.int64(m) + codes[ok])
-        fail_class |= np.bincount(pairs // m, minlength=G) < l
+        d = np.bincount(pairs // m, minlength=G)
+        fail_class |= (d > 0) & (d < l)
     return fail_class[g]
 
 
@@ -925,6 +970,9 @@ def anonymise(
     mask = mask_k
     if sens:
         mask = _repair(C, sizes, costs, mask_k, k, eff_l, sens_enc)
+        alt = _repair_uniform(C, sizes, costs, mask_k, k, eff_l, sens_enc)
+        if _mask_cost(alt, costs).sum() < _mask_cost(mask, costs).sum():
+            mask = alt
     else:
         mask = _fix_pool(C, sizes, costs, mask_k, k, 1, [])
     full = (1 << len(qis)) - 1

@@ -26,8 +26,12 @@ Two counting rules for missing values (a suppressed or originally blank quasi-id
   for comparison with sdcMicro only.
 
 l-diversity (distinct): within each equivalence class (records with the same key), a sensitive
-variable must take at least ``l`` distinct non-missing values. A class in which everyone gave the
-same answer (``homogeneous``) discloses that answer for all its members whatever ``k`` is.
+variable must take at least ``l`` distinct non-missing values. A class in which everyone who
+answered gave the same answer (``homogeneous``) discloses that answer for all its members whatever
+``k`` is. Missing values are not values: ``{yes, missing, missing}`` has one distinct value and
+fails l = 2. A class in which *nobody* has a value of the variable (a question skipped for all of
+them) discloses nothing about it beyond the skip, which is governed by the variables the skip
+depends on; it does not count as a violation.
 
 References
 ----------
@@ -367,7 +371,7 @@ def _report(index, qis, sens, df, g, G, fk, Fk, k, l, semantics) -> RiskReport:
     for s in sens:
         d = distinct_per_class(g, G, df[s])
         cols[f"l_{s}"] = d
-        violates_l |= d < l
+        violates_l |= (d > 0) & (d < l)
         homogeneous |= d == 1
     cols["violates_l"] = violates_l
     cols["homogeneous"] = homogeneous

@@ -600,11 +600,9 @@ class ValidationReport:
         if d["issues"]:
             lines.append(f"Problems ({self.n_errors} errors, {self.n_warnings} warnings):")
             for g in d["issues"]:
-                rows = format_rows([r - 1 for r in g["rows"]])
-                if g["count"] > len(g["rows"]):
-                    rows = rows.replace(f"({len(g['rows'])} in all)", f"({g['count']} in all)")
-                    rows = rows.replace(")", ")") if "…" in rows else rows.replace(
-                        f" ({g['count']} in all)", f", … ({g['count']} in all)")
+                shown = ", ".join(str(r) for r in g["rows"])
+                rows = (f"row {shown}" if g["count"] == 1 else
+                        f"rows {shown}{', …' if g['count'] > len(g['rows']) else ''} ({g['count']} in all)")
                 lines.append(f"  {g['severity']}: {g['file']}, column {g['column']!r}: {g['reason']} "
                              f"in {rows}. Fix: {g['fix']}")
         else:
@@ -1645,7 +1643,8 @@ class CaseIndicator:
         where suppressed, ``numerator_status``/``denominator_status`` (published | primary |
         secondary), ``value`` (and the interval) only where both are published, and whose
         ``protection`` holds the :class:`~gbvstats.disclosure.tables.ProtectedTable` (all cells
-        with margins, and the audit).
+        with margins, and the audit), or ``None`` when no cell was below the threshold (then
+        nothing is suppressed and no solver runs).
 
         Examples
         --------
@@ -1653,9 +1652,9 @@ class CaseIndicator:
         >>> os.environ["GBVSTATS_DOCTEST_KEY"] = "a doctest key, never a real one"
         >>> linked = gs.read_cases(["surveys/example/cases/police_2024.csv"], schema="surveys/example/cases.toml",
         ...                        warn=False).link(key="env:GBVSTATS_DOCTEST_KEY")
-        >>> safe = linked.indicator("cases_new", by=["province"], period="2024").protected(min_frequency=10)
-        >>> bool(safe.protection.ok)
-        True
+        >>> safe = linked.indicator("cases_new", by=["district"], period="2024").protected(min_frequency=10)
+        >>> bool(safe.protection.ok), sorted(set(safe.frame["numerator_status"]))
+        (True, ['primary', 'published'])
         """
         return _protect(self, self.min_frequency if min_frequency is None else int(min_frequency), options)
 

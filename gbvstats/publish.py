@@ -392,7 +392,7 @@ class _Context:
         col = self.outcome(year, ind, code=code, item=item)
         d = self.design(year)
         where = self.universe(year, ind)
-        by = {"all": None, "province": "province", "district": ["province", "district"]}[geo]
+        by = {"all": None, "province": "province", "district": ["province", "district"]}.get(geo, geo)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExclusionWarning)
             est = d.proportion(col, where=where, by=by, ci=ci or ind.ci, level=self.plan.level)
@@ -409,6 +409,8 @@ class _Context:
             except (AttributeError, KeyError, TypeError):
                 pass
             f["province"] = np.nan
+        if geo not in ("province", "district"):
+            f["province"] = np.nan
         if geo != "district":
             f["district"] = np.nan
         f["geo"] = geo
@@ -417,7 +419,20 @@ class _Context:
 
     def hierarchy(self, year: int, ind, geo: str, **kw) -> pd.DataFrame:
         """Rows in publication order with ``province_name``/``district_name`` labels: all, then each
-        province (then its districts when ``geo == 'district'``)."""
+        province (then its districts when ``geo == 'district'``). Any other ``geo`` is a characteristic
+        (``urban``, ``age_group``): all, then each of its categories, labelled as ``province_name``."""
+        if geo not in ("province", "district"):
+            self.design(year)
+            if geo not in self.frames[year].columns:
+                raise SpecError(f"by = {geo!r} is not a variable of {self.plan.rounds[year]}"
+                                f"{close_matches(geo, list(map(str, self.frames[year].columns)))}")
+            f = pd.concat([self.estimate(year, ind, "all", **kw), self.estimate(year, ind, geo, **kw)], ignore_index=True)
+            codes = pd.to_numeric(f[geo], errors="coerce") if geo in f.columns else pd.Series(np.nan, index=f.index)
+            names = self.labels(year, geo)
+            f["province_name"] = [_name(c, names) for c in codes]
+            f["district_name"] = ""
+            order = np.argsort(codes.fillna(-np.inf).to_numpy(), kind="stable")
+            return f.iloc[order].reset_index(drop=True)
         parts = [self.estimate(year, ind, "all", **kw), self.estimate(year, ind, "province", **kw)]
         if geo == "district":
             parts.append(self.estimate(year, ind, "district", **kw))
@@ -511,9 +526,12 @@ def _definition_note(ind) -> Mapping[str, str]:
     return {"vi": ind.definition("vi"), "en": ind.definition("en")}
 
 
-def _locality_columns(geo: str):
+def _locality_columns(geo: str, ctx: _Context | None = None, year: int | None = None):
     from .tables import Column
 
+    if geo not in ("province", "district") and ctx is not None:
+        s = ctx.survey(year)
+        return [Column("province_label", {"vi": s.label(geo, "vi") or geo, "en": s.label(geo, "en") or geo}, "text")]
     cols = [Column("province_label", {"vi": "Tỉnh/thành phố", "en": "Province"}, "text")]
     if geo == "district":
         cols.append(Column("district_label", {"vi": "Huyện", "en": "District"}, "text"))
@@ -537,8 +555,6 @@ def _table_estimates(ctx: _Context, spec: Mapping) -> list:
 
     year = int(spec.get("year", ctx.plan.current))
     geo = spec.get("by", "province")
-    if geo not in ("province", "district"):
-        raise SpecError(f"table {spec['id']!r}: by = {geo!r} is not one of 'province', 'district'")
     ids = spec.get("indicators") or [spec.get("indicator")]
     parts = []
     for iid in ids:
@@ -550,7 +566,7 @@ def _table_estimates(ctx: _Context, spec: Mapping) -> list:
     cols = []
     if len(ids) > 1:
         cols.append(Column("indicator_label", {"vi": "Chỉ tiêu", "en": "Indicator"}, "text"))
-    cols += _locality_columns(geo)
+    cols += _locality_columns(geo, ctx, year)
     lvl = f"{100 * ctx.plan.level:g}%"
     cols += [
         Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
@@ -603,7 +619,7 @@ def _table_categories(ctx: _Context, spec: Mapping) -> list:
             base = f[["geo", "province", "district", "province_name", "district_name", "n", "n_weighted"]].copy()
         base[f"{k}__est"] = f["estimate"].to_numpy()
     base = _label_rows(base, geo, ctx.plan.lang)
-    cols = _locality_columns(geo)
+    cols = _locality_columns(geo, ctx, year)
     cols += [Column(f"{k}__est", _both(lab), "percent") for k, _, lab in keys]
     cols += [Column("n", {"vi": "Số phụ nữ (chưa gia quyền)", "en": "Number of women (unweighted)"}, "count"),
              Column("n_weighted", {"vi": "Số phụ nữ (gia quyền)", "en": "Number of women (weighted)"}, "count")]

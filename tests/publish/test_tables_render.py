@@ -125,3 +125,19 @@ def test_catalogue_and_user_extension(tmp_path):
         catalogue(extra)
     with pytest.raises(SpecError, match="did you mean 'help_seeking'"):
         cat["help_seekin"]
+
+
+def test_grouped_rows_become_subheadings():
+    f = pd.DataFrame({"ind": ["A", "A", "B"], "loc": ["x", "y", "x"], "estimate": [0.1, 0.2, 0.3],
+                      "ci_low": [0.05, 0.1, 0.2], "ci_high": [0.15, 0.3, 0.4], "n": [100, 100, 100]})
+    t = Table("g", {"vi": "G", "en": "G"}, f, (Column("ind", {"vi": "Chỉ tiêu", "en": "Indicator"}),) + COLS[:1]
+              + COLS[1:], group="ind")
+    md = render.to_markdown(t, "en")
+    assert md.count("| **A** |") == 1 and md.count("| **B** |") == 1 and "Indicator" not in md
+    html = render.to_html([t], lang="en")
+    assert html.count('<tr class="group">') == 2
+    assert render.to_csv(t, "en").decode("utf-8-sig").splitlines()[1].startswith("A,x,")  # CSV keeps the column
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(render.to_xlsx([t], "en")))["g"]
+    assert [ws.cell(row=r, column=1).value for r in range(3, 8)] == ["A", "x", "y", "B", "x"]

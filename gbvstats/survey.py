@@ -567,7 +567,10 @@ def _count_missing(raw: pd.DataFrame, codes: dict, fmeta: FileMeta, spec: Survey
         mask = _missing_mask(col, cs, ranges)
         if not mask.any():
             continue
-        seen = col[mask].map(lambda v: v if isinstance(v, str) else float(v))
+        if pd.api.types.is_numeric_dtype(col):
+            seen = col[mask].astype("float64")
+        else:  # Stata/SAS letters mixed with numbers (object column)
+            seen = col[mask].map(lambda v: v if isinstance(v, str) else float(v))
         labels = fmeta.value_labels.get(name, {})
         for code, n in seen.value_counts(sort=False).sort_index(key=lambda s: s.astype(str)).items():
             lab = labels.get(code) or (labels.get(code[1:]) if isinstance(code, str) else None)

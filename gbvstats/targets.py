@@ -467,6 +467,18 @@ class Assessment:
     def _repr_html_(self) -> str:
         return self.frame.to_html(index=False)
 
+    def plot(self, title: str = ""):
+        """Progress toward the targets: each locality's estimate and CI against its target, coloured by
+        verdict (a matplotlib ``Figure``; see :func:`gbvstats.figures.progress_figure`)."""
+        from .figures import progress_figure  # plotting lives in figures.py, imported only when asked
+
+        f = self.frame
+        label = next((c for c in _LOCALITY_COLUMNS if c in f.columns), None)
+        if label is None:
+            f = f.assign(locality="all")
+            label = "locality"
+        return progress_figure(f.assign(**{label: f[label].astype(str)}), label=label, title=title or self.indicator)
+
 
 _LOCALITY_COLUMNS = ("district", "province", "locality")
 

@@ -232,3 +232,11 @@ def test_public_names_are_callable_even_after_submodule_import():
     importlib.import_module("gbvstats.publish")
     assert callable(gbvstats.targets) and callable(gbvstats.publish)
     assert len(gbvstats.targets("help_seeking_formal", year=2025)) == 3
+
+
+def test_assessment_plot_is_a_figure():
+    est = pd.DataFrame({"province": [92, 49], "estimate": [0.2, 0.55], "se": [0.02, 0.02],
+                        "ci_low": [0.16, 0.51], "ci_high": [0.24, 0.59]})
+    a = gs.assess(est, gs.targets("help_seeking_formal"), year=2024)
+    fig = a.plot()
+    assert fig.axes and [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["92", "49"]

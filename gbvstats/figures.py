@@ -108,7 +108,7 @@ def progress_figure(frame: pd.DataFrame, *, label: str, title: str = "", xlabel:
                        label="Chỉ tiêu / target")
         for yi, e in zip(y, est):
             if np.isnan(e):
-                ax.text(0.01, yi, "* không công bố / not shown", va="center", fontsize=8, color="#666666")
+                ax.text(0.01, yi, "* dưới 25 trường hợp, không công bố / fewer than 25 cases, not shown", va="center", fontsize=8, color="#666666")
         ax.set_yticks(y, [str(s) for s in f[label]])
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.7, k - 0.3)

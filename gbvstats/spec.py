@@ -267,8 +267,8 @@ def load_spec(path: str | Path) -> SurveySpec:
     Examples
     --------
     >>> import gbvstats as gs
-    >>> spec = gs.load_spec("surveys/example/survey.toml")   # doctest: +SKIP
-    >>> spec.design.psu                                        # doctest: +SKIP
+    >>> spec = gs.load_spec("surveys/example/survey.toml")
+    >>> spec.design.psu
     ('commune',)
     """
     p = Path(path)

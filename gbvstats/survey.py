@@ -182,8 +182,9 @@ class Survey:
         >>> df = pd.DataFrame({"w": [1.0, 2.0, 1.5, 1.0], "h": [1, 1, 2, 2], "psu": [1, 2, 3, 4],
         ...                    "y": [0, 1, 1, 0]})
         >>> s = Survey.from_frame(df, weights="w", strata="h", psu="psu")
-        >>> s.describe().design[["n_strata", "n_psu", "weight_sum"]].iloc[0].tolist()
-        [2, 4, 5.5]
+        >>> row = s.describe().design.iloc[0]
+        >>> int(row["n_strata"]), int(row["n_psu"]), float(row["weight_sum"])
+        (2, 4, 5.5)
         """
         from .spec import LONELY_PSU, load_spec
 
@@ -331,7 +332,7 @@ class Survey:
         --------
         >>> import pandas as pd
         >>> s = Survey.from_frame(pd.DataFrame({"w": [1.0, 3.0], "y": [1, 0]}), weights="w")
-        >>> s.describe().design["weight_sum"].iloc[0]
+        >>> float(s.describe().design["weight_sum"].iloc[0])
         4.0
         """
         data, raw = self.data, self.raw

@@ -142,3 +142,26 @@ def test_read_raw_keeps_declared_codes():
 def test_bad_user_missing_choice():
     with pytest.raises(gs.SpecError, match=r"user_missing='drop' is not one of 'missing', 'keep'"):
         gs.read_survey(DATA / "pspp_survey.sav", user_missing="drop")
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from([1.0, 2.0, 0.0, 8.0, 9.0, np.nan]), min_size=1, max_size=60))
+def test_sav_user_missing_codes_counted_exactly(tmp_path_factory, values):
+    """Property: every user-missing code written by another writer is counted, per code, and nothing else is."""
+    path = tmp_path_factory.mktemp("prop") / "p.sav"
+    df = pd.DataFrame({"q": values})
+    pyreadstat.write_sav(df, str(path), variable_value_labels={"q": {1: "Có", 2: "Không"}},
+                         missing_ranges={"q": [8, 9, 0]})
+    s = gs.read_survey(path)
+    v = np.array(values)
+    c = s.meta.missing_counts
+    got = dict(zip(c["code"], c["count"]))
+    want = {f"{code:g}": int((v == code).sum()) for code in (0.0, 8.0, 9.0) if (v == code).any()}
+    assert got == want
+    assert s.data["q"].isna().sum() == int(np.isin(v, [0, 8, 9]).sum() + np.isnan(v).sum())
+    d = s.describe().variables.set_index("name")
+    assert d.loc["q", "n_system_missing"] == int(np.isnan(v).sum())
+    np.testing.assert_array_equal(s.raw["q"].to_numpy(), v)

@@ -82,3 +82,17 @@ def test_psu_stages_and_fpc():
 def test_expression_names_ignore_strings_and_keywords():
     assert expression_names("a == 1 and not b in [1, 2] or c == 'x y'") == {"a", "b", "c"}
     assert expression_names("") == set()
+
+
+def test_docstring_examples_run(monkeypatch):
+    import doctest
+
+    import gbvstats.readers
+    import gbvstats.spec
+    import gbvstats.survey
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # examples use paths from the project root
+    for module in (gbvstats.spec, gbvstats.readers, gbvstats.survey):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, module.__name__
+        assert result.attempted > 0, module.__name__

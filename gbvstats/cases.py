@@ -487,8 +487,10 @@ def _read_one(path: Path, sheet: str | None, schema_sheet: str | None):
     except (DataError, SpecError):
         raise
     except Exception as exc:  # pyarrow, openpyxl and zip errors have no common base
-        raise ReadError(f"case file {str(path)!r} cannot be read ({type(exc).__name__}: {exc}); "
-                        f"check it is a valid {suffix} file") from None
+        text = f"{type(exc).__name__}: {exc}"
+        fix = (f"check it is a valid {suffix} file" if "utf" not in text.lower() else
+               "save it as UTF-8 (in Excel: 'CSV UTF-8'); Vietnamese text in Windows-1258 or TCVN3 cannot be read")
+        raise ReadError(f"case file {str(path)!r} cannot be read ({text[:200]}); {fix}") from None
     raise ReadError(f"case file {str(path)!r}: unknown format {suffix!r}; give .csv, .xlsx or .parquet files")
 
 

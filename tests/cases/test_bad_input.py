@@ -192,3 +192,11 @@ def test_no_key_no_linkage(tmp_path, monkeypatch):
     monkeypatch.delenv("GBVSTATS_KEY", raising=False)
     with pytest.raises(KeyMissingError, match="GBVSTATS_KEY"):
         cases.link()
+
+
+def test_non_utf8_csv_says_how_to_fix(tmp_path):
+    f = tmp_path / "legacy.csv"
+    # "Lê Thị" as a Windows code page writes it: bytes that are not UTF-8
+    f.write_bytes((",".join(HEADER) + "\n").encode() + b"X-1,POLICE,2024-03-10,2024-03-08,L\xea Th\xd2 Gi\xe3\n")
+    with pytest.raises(ReadError, match="UTF-8"):
+        read([f])

@@ -181,6 +181,7 @@ class _Level:
     values: pd.Series
     description: str
     labels: dict | None
+    parent: str | None = None
 
 
 def _band_level(df: pd.DataFrame, qi: str, edges: Sequence[float]) -> _Level:
@@ -225,7 +226,7 @@ def _column_level(df: pd.DataFrame, qi: str, parent: str) -> _Level:
         raise SpecError(f"hierarchy of {qi!r}: {parent!r} is not coarser than {qi!r} — "
                         f"{len(bad_child)} value(s) of {qi!r} (e.g. {df[qi].iloc[rows[0]]!r}) lie in more "
                         f"than one {parent!r} ({format_rows(rows)}); fix the codes or the hierarchy")
-    return _Level(df[parent].rename(qi), f"replaced by {parent}", None)
+    return _Level(df[parent].rename(qi), f"replaced by {parent}", None, parent)
 
 
 def _mapping_level(df: pd.DataFrame, qi: str, mapping: Mapping) -> _Level:
@@ -1090,7 +1091,10 @@ def anonymise(
                                 suppression=supp)
     params = {"k": k, "l": eff_l, "quasi_identifiers": list(qis), "sensitive": list(sens),
               "identifiers_dropped": list(ids), "pseudonymised": {c: kobj.source for c, kobj in keys.items()},
-              "recode_levels": dict(chosen), "importance_costs": dict(zip(qis, map(float, costs))),
+              "recode_levels": dict(chosen),
+              "recoded_from_column": {v: levels[v][lv - 1].parent for v, lv in chosen.items()
+                                      if lv and levels[v][lv - 1].parent},
+              "importance_costs": dict(zip(qis, map(float, costs))),
               "method": supp.method, "semantics": "safe", "weights": weights,
               "seconds": time.perf_counter() - t0}
     # the key source names where the key came from (env var / file path), never the key

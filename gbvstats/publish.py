@@ -945,6 +945,11 @@ def _table_sample_size(ctx: _Context, spec: Mapping) -> list:
     return [Table(spec["id"], _both(title), t, cols, tuple(notes), _provenance(ctx, year, ind), n_column="")]
 
 
+_BY_HEADERS = {"province": {"vi": "Tỉnh/thành phố", "en": "Province"}, "district": {"vi": "Huyện", "en": "District"},
+               "service": {"vi": "Dịch vụ", "en": "Service"}, "gbv_type": {"vi": "Loại bạo lực", "en": "Type of GBV"}}
+_ALL_ROWS = {"service": {"vi": "Tất cả nhu cầu dịch vụ", "en": "All service needs"}}
+
+
 def _table_cases(ctx: _Context, spec: Mapping) -> list:
     """Administrative counts by province × a category, protected (primary + secondary, audited)."""
     from .disclosure.tables import protect_table
@@ -956,7 +961,8 @@ def _table_cases(ctx: _Context, spec: Mapping) -> list:
     by = spec.get("by", "province")
     split = spec.get("split", "gbv_type")
     period = spec.get("period", ctx.plan.cases_period)
-    res = linked.indicator(name, by=[by], period=period)
+    intrinsic = ("gbv_type", "time_to_report", "service", "status")  # columns the indicator makes itself
+    res = linked.indicator(name, by=[] if by in intrinsic else [by], period=period)
     frame = res.frame.copy()
     value_col = "numerator" if "numerator" in frame.columns else "value"
     if split not in frame.columns:
@@ -965,20 +971,34 @@ def _table_cases(ctx: _Context, spec: Mapping) -> list:
     frame[by] = frame[by].astype(str)
     frame[split] = frame[split].astype(str)
     counts = frame.groupby([by, split], sort=False)[value_col].sum().reset_index().rename(columns={value_col: "value"})
-    bys = sorted(counts[by].unique())
+    bys = list(dict.fromkeys(counts[by])) if by in intrinsic else sorted(counts[by].unique())
     splits = list(dict.fromkeys(counts[split]))
     threshold = int(spec.get("min_frequency", getattr(res, "min_frequency", 10)))
-    pf = _protect(counts, {by: bys, split: splits}, threshold)
+    # neutral dimension names: a split column called "status" must not meet the protection's own "status"
+    pf = _protect(counts.rename(columns={by: "row_key", split: "col_key"}), {"row_key": bys, "col_key": splits},
+                  threshold)
     wide = None
     for s in ["Total"] + splits:
-        sub = pf[pf[split] == s].set_index(by)
+        sub = pf[pf["col_key"] == s].set_index("row_key")
         part = pd.DataFrame({f"v_{s}": sub["value"], f"s_{s}": sub["status"]})
         wide = part if wide is None else wide.join(part)
-    wide = wide.reindex(["Total"] + bys).reset_index()
+    wide = wide.reindex(["Total"] + bys)
+    wide.index.name = by
+    wide = wide.reset_index()
+    lang = ctx.plan.lang
     pnames = _schema_labels(linked.schema, by)
-    all_text = "Tất cả / All" if ctx.plan.lang == "both" else ALL_LABEL[ctx.plan.lang]
-    wide["label"] = [all_text if b == "Total" else pnames.get(str(b), str(b)) for b in wide[by]]
-    cols = [Column("label", {"vi": "Tỉnh/thành phố", "en": "Province"} if by == "province" else {"vi": by, "en": by}, "text")]
+    by_bundled = code_labels(by)
+
+    def row_label(b: str) -> str:
+        if b in by_bundled:
+            lab = by_bundled[b]
+            return f"{lab['vi']} / {lab['en']}" if lang == "both" else lab[lang]
+        return pnames.get(str(b), str(b))
+
+    all_label = _ALL_ROWS.get(by, ALL_LABEL)
+    all_text = f"{all_label['vi']} / {all_label['en']}" if lang == "both" else all_label[lang]
+    wide["label"] = [all_text if b == "Total" else row_label(b) for b in wide[by]]
+    cols = [Column("label", _BY_HEADERS.get(by, {"vi": by, "en": by}), "text")]
     split_labels = _schema_labels(linked.schema, split)
     bundled = code_labels(split)
     for s in ["Total"] + splits:

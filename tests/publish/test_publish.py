@@ -19,7 +19,7 @@ from gbvstats.publish import check, load_plan, publish
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "surveys" / "example"
 TABLE_IDS = ["profile", "prevalence", "help_seeking", "help_seeking_by_age", "help_sources", "formal_help_by_district", "target_tracker",
-             "cases_by_type", "help_received_tracker", "next_round_sample_size"]
+             "cases_by_type", "services", "help_received_tracker", "next_round_sample_size"]
 FIGURE_IDS = ["progress_help_seeking_formal", "districts_help_seeking_formal", "trend_help_seeking_formal"]
 
 

@@ -90,11 +90,22 @@ cal <- list(
   ps_then_lin_clus1 = calibrate(postStratify(dclus1, ~stype, pop.types), ~api99,
                                 c(`(Intercept)` = 6194, api99 = 3914069))
 )
+## an interaction model: totals 5% above the design's own estimates (written out for the tests)
+mm.int <- model.matrix(~stype * sch.wide, apiclus1)
+pop.int <- colSums(mm.int * weights(dclus1)) * 1.05
+write.csv(data.frame(term = names(pop.int), total = unname(pop.int)), file.path(out, "pop_interaction.csv"),
+          row.names = FALSE)
+cal$int_clus1 <- calibrate(dclus1, ~stype * sch.wide, pop.int)
+cal$int_rclus1 <- calibrate(rclus1, ~stype * sch.wide, pop.int, calfun = "raking")
 for (nm in names(cal)) {
   d <- cal[[nm]]
   add(nm, "mean", svymean(~api00 + api99, d))
   add(nm, "total", svytotal(~api00 + api99, d))
   add(nm, "mean", svymean(~sch.wide, d))
+  ## domain means by sch.wide (svyby with svymean): domains cut across the calibration cells
+  by <- svyby(~api00, ~sch.wide, d, svymean)
+  res[[length(res) + 1]] <- data.frame(case = nm, stat = "mean_by_sch.wide", term = as.character(by$sch.wide),
+                                        estimate = coef(by), se = SE(by))
   w <- if (inherits(d, "svyrep.design")) cbind(full = weights(d, "sampling"), weights(d, "analysis")) else
          data.frame(full = weights(d))
   write.csv(w, file.path(out, paste0("calw_", nm, ".csv")), row.names = FALSE)

@@ -17,7 +17,11 @@ the project root with ``Rscript tests/replicate/r_reference.R``; R's documentati
     calibrate(dstrat, ~api99, c(`(Intercept)` = 6194, api99 = 3914069))
     rclus1 <- as.svrepdesign(dclus1)   # then postStratify / rake / calibrate (linear, raking)
     calibrate(postStratify(dclus1, ~stype, pop.types), ~api99, c(`(Intercept)` = 6194, api99 = 3914069))
+    pop.int <- colSums(model.matrix(~stype * sch.wide, apiclus1) * weights(dclus1)) * 1.05
+    calibrate(dclus1, ~stype * sch.wide, pop.int); calibrate(rclus1, ~stype * sch.wide, pop.int,
+              calfun = "raking")
     svymean(~api00 + api99, d); svytotal(~api00 + api99, d); svymean(~sch.wide, d); weights(d)
+    svyby(~api00, ~sch.wide, d, svymean)      # domains that cut across the calibration
 
 Tolerances: weights 1e-10 relative; estimates 1e-8 relative; SEs 1e-6 relative, with an absolute
 floor of 1e-8 × the estimate where the calibration makes the SE zero up to rounding (R prints
@@ -78,7 +82,14 @@ CASES = {
     "lin_rclus1": lambda d: d["rclus1"].calibrate("~stype+api99", TOTALS),
     "rak_rclus1": lambda d: d["rclus1"].calibrate("~stype+api99", TOTALS, calfun="raking"),
     "ps_then_lin_clus1": lambda d: d["dclus1"].poststratify("stype", POP_TYPES).calibrate("~api99", TOTALS_API99),
+    "int_clus1": lambda d: d["dclus1"].calibrate("~stype*sch.wide", _pop_interaction()),
+    "int_rclus1": lambda d: d["rclus1"].calibrate("~stype*sch.wide", _pop_interaction(), calfun="raking"),
 }
+
+
+def _pop_interaction():
+    p = pd.read_csv(DATA / "pop_interaction.csv")
+    return dict(zip(p["term"], p["total"]))
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -97,9 +108,15 @@ def test_calibrated_weights_equal_r(designs, case):
 def test_calibrated_estimates_and_se_equal_r(designs, rvals, case):
     d = CASES[case](designs)
     rows = rvals[rvals["case"] == case]
-    assert len(rows) == 6
+    assert len(rows) == 8
+    by = d.mean("api00", by="sch.wide").frame.set_index("sch.wide")
     for _, row in rows.iterrows():
         term = row["term"]
+        if row["stat"] == "mean_by_sch.wide":  # svyby(~api00, ~sch.wide, d, svymean)
+            est, se = float(by.loc[term, "estimate"]), float(by.loc[term, "se"])
+            assert est == pytest.approx(row["estimate"], rel=1e-8), (case, term)
+            assert se == pytest.approx(row["se"], rel=1e-6), (case, term)
+            continue
         if term in ("api00", "api99"):
             fr = (d.mean if row["stat"] == "mean" else d.total)(term).frame
         else:

@@ -547,7 +547,7 @@ def _merged_column(tables: list, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------- report
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds DataFrames: compared by identity
 class ValidationReport:
     """What reading the case files found: rows read, kept, excluded by reason, and every issue.
 
@@ -969,7 +969,7 @@ def _hmac_many(values: Sequence[str], key: Key, context: str, length: int = 16) 
     return hexes, order_key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds DataFrames: compared by identity
 class CaseRecords:
     """Validated case records of several agencies (identifying fields still present: link, then drop).
 
@@ -1158,7 +1158,7 @@ def _link(cases: CaseRecords, fields: list[str], key: Key) -> Linked:
 
 
 # --------------------------------------------------------------------------------------- linked
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds DataFrames: compared by identity
 class Linked:
     """Case records linked across agencies; no identifying field is left.
 
@@ -1594,7 +1594,7 @@ def _exact_interval(frame: pd.DataFrame, ci: str, level: float, is_count: bool) 
     return np.where(valid, lo, np.nan), np.where(valid, hi, np.nan)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds DataFrames: compared by identity
 class CaseIndicator:
     """An administrative indicator: a tidy ``frame`` and what it counts.
 
@@ -1703,12 +1703,6 @@ def _protect(ind: CaseIndicator, min_frequency: int, options: dict) -> CaseIndic
         v0 = int(v_all[0]) if not table_dims else 0
         if not table_dims and 0 < v0 < min_frequency:
             pframe["value"], pframe["status"], pframe["reason"] = np.nan, "primary", rule.reason
-        protection = None
-    elif False:  # a single count: suppressed or not, nothing else to protect it
-        v = int(counts["value"].iloc[0])
-        status = "primary" if 0 < v < min_frequency else "published"
-        pframe = pd.DataFrame({"value": [np.nan if status != "published" else v], "status": [status],
-                               "reason": ["" if status == "published" else rule.reason]})
         protection = None
     else:
         dims: dict = {}

@@ -341,29 +341,45 @@ def _cells(data: pd.DataFrame, by: list[str], totals, w: np.ndarray, partial: bo
     dup = pop.duplicated(subset=by, keep=False).to_numpy()
     if dup.any():
         raise SpecError(f"{what}: the totals list a category more than once ({format_rows(np.flatnonzero(dup))} of the totals)")
-    keys = pd.MultiIndex.from_frame(data[by].astype(object))
-    pkeys = pd.MultiIndex.from_frame(pop[by].astype(object))
-    allkeys = keys.append(pkeys)
-    codes_all, uniq = pd.factorize(allkeys)
-    n = len(data)
-    rcode = codes_all[:n].astype(np.int64)
-    pcode = codes_all[n:].astype(np.int64)
-    k = len(uniq)
+    # integer-code each variable once (no object keys), combine codes column by column
+    n, m = len(data), len(pop)
+    rcode = np.zeros(n, dtype=np.int64)
+    pcode = np.zeros(m, dtype=np.int64)
+    absent = np.zeros(m, dtype=bool)  # population rows whose category is not in the sample
+    for b in by:
+        c, u = pd.factorize(data[b])
+        pc = pd.Index(u).get_indexer(pop[b])
+        absent |= pc < 0
+        rcode, uniq = pd.factorize(rcode * len(u) + c)
+        pcode = pd.Index(uniq).get_indexer(pcode * len(u) + np.maximum(pc, 0))
+        absent |= pcode < 0
+        pcode = np.maximum(pcode, 0)
+    rcode = rcode.astype(np.int64)
+    k = int(rcode.max()) + 1 if n else 0
+    first_row = np.full(k, n, dtype=np.int64)
+    np.minimum.at(first_row, rcode, np.arange(n, dtype=np.int64))
+
+    def label(frame, i):
+        vals = tuple(frame[b].iloc[int(i)] for b in by)
+        return repr(vals if len(by) > 1 else vals[0])
+
     sample_tot = np.bincount(rcode, weights=w, minlength=k)
+    freq = pop["Pop.Freq"].to_numpy()
     pop_tot = np.full(k, np.nan)
-    pop_tot[pcode] = pop["Pop.Freq"].to_numpy()
+    pop_tot[pcode[~absent]] = freq[~absent]
     samplezero = ~(sample_tot > 0)
     popzero = ~(pop_tot > 0)
     only_sample = popzero & ~samplezero
     if only_sample.any():
-        shown = ", ".join(repr(uniq[i] if len(by) > 1 else uniq[i][0]) for i in np.flatnonzero(only_sample)[:10])
+        shown = ", ".join(label(data, first_row[i]) for i in np.flatnonzero(only_sample)[:10])
         raise DesignError(
             f"{what}: categories of {by} in the sample have no population total: {shown}; add their "
             "totals (or recode those respondents into a category that has one)"
         )
-    only_pop = samplezero & ~popzero
-    if only_pop.any():
-        shown = ", ".join(repr(uniq[i] if len(by) > 1 else uniq[i][0]) for i in np.flatnonzero(only_pop)[:10])
+    missing = [label(data, first_row[i]) for i in np.flatnonzero(samplezero & ~popzero)]
+    missing += [label(pop, i) for i in np.flatnonzero(absent & (freq > 0))]
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" … ({len(missing)} in all)" if len(missing) > 10 else "")
         if not partial:
             raise DesignError(
                 f"{what}: categories with a population total have no respondents: {shown}; collapse "
@@ -371,6 +387,15 @@ def _cells(data: pd.DataFrame, by: list[str], totals, w: np.ndarray, partial: bo
             )
         warnings.warn(f"{what}: categories absent from the sample were ignored: {shown}", GbvstatsWarning, stacklevel=3)
     return rcode, pop_tot, k
+
+
+def _joint_codes(data: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """Integer code of every combination of ``cols`` present in the data."""
+    code = np.zeros(len(data), dtype=np.int64)
+    for c in cols:
+        cc, u = pd.factorize(data[c])
+        code = pd.factorize(code * len(u) + cc)[0]
+    return code.astype(np.int64)
 
 
 def _poststratify_columns(W: np.ndarray, codes: np.ndarray, pop_tot: np.ndarray, k: int) -> np.ndarray:
@@ -524,7 +549,7 @@ def rake(design, margins, *, max_iter: int = 10, epsilon: float = 1.0):
             stacklevel=2,
         )
     allvars = list(dict.fromkeys(v for by, _ in items for v in by))
-    joint = pd.MultiIndex.from_frame(design.data[allvars].astype(object)).factorize()[0]
+    joint = _joint_codes(design.data, allvars)
     nj = int(joint.max()) + 1
     eps = epsilon * w.sum() if epsilon < 1 else float(epsilon)
     W = _replicate_matrix(design)

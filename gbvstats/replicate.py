@@ -447,8 +447,10 @@ def _psu_layout(strata: np.ndarray, psu: np.ndarray):
 
 
 def _check_nested(strata: np.ndarray, psu: np.ndarray) -> None:
-    pairs = np.unique(np.stack([psu, strata]), axis=1)
-    if np.unique(pairs[0]).size != pairs.shape[1]:
+    codes = pd.factorize(psu)[0]
+    rep = np.empty(int(codes.max()) + 1 if codes.size else 0, dtype=np.int64)
+    rep[codes] = np.arange(codes.size, dtype=np.int64)  # one row of each PSU (any will do)
+    if np.any(strata[rep[codes]] != strata):
         raise DesignError(
             "PSU codes are not nested in strata (a PSU appears in more than one stratum); "
             "give PSU codes unique within the design"
@@ -887,10 +889,6 @@ def _degf_from_factors(fac: np.ndarray, method: str, index: np.ndarray, strata: 
         n_rep_strata = np.unique(psu_stratum[deleted]).size
         return int(fac.shape[1] - n_rep_strata + 1) - 1
     return replicate_degf(fac)
-
-
-_METHOD_SCALE_DOC = """R's defaults: BRR scale 1/R; Fay 1/(R(1-rho)^2); JK1 (R-1)/R; bootstrap 1/(R-1);
-JKn needs rscales; other 1 (with a warning)."""
 
 
 def make_replicate_weights_from_columns(

@@ -77,7 +77,7 @@ def main() -> None:
         rep = timed("to_replicate bootstrap, 50 replicates", lambda: d.to_replicate("bootstrap", replicates=50, seed=1), rows)
     timed("  replicate poststratify (10 cells × 50)", lambda: rep.poststratify(["sex", "age_band"], sex_age), rows)
     timed("  replicate calibrate linear (× 50)", lambda: rep.calibrate("~ sex + age", totals), rows)
-    small = df[df["stratum"] < 30].reset_index(drop=True)
+    small = df[df["stratum"] < 10].reset_index(drop=True)
     dj = gs.Design.from_frame(small, weights="w", strata="stratum", psu="psu")
     timed(f"to_replicate JKn ({dj.n_psu} PSUs, {len(small):,} rows)", lambda: dj.to_replicate("JKn"), rows)
     del rep

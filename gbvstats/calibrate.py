@@ -361,6 +361,7 @@ def _cells(data: pd.DataFrame, by: list[str], totals, w: np.ndarray, partial: bo
 
     def label(frame, i):
         vals = tuple(frame[b].iloc[int(i)] for b in by)
+        vals = tuple(v.item() if isinstance(v, np.generic) else v for v in vals)
         return repr(vals if len(by) > 1 else vals[0])
 
     sample_tot = np.bincount(rcode, weights=w, minlength=k)

@@ -374,3 +374,24 @@ def test_degf_is_rank_of_replicate_weights_minus_one(data, method):
         method = "JK1" if method == "JKn" else method
     rw = d.to_replicate(method, replicates=12, seed=0).replicate if method == "bootstrap" else d.to_replicate(method).replicate
     assert rw.degf == np.linalg.matrix_rank(rw.weights) - 1 == replicate_degf(rw.weights)
+
+
+def test_totals_in_every_accepted_form_give_the_same_weights():
+    df = pd.DataFrame({"sex": list("ffmmfm"), "age": [1, 2, 1, 2, 1, 1], "w": [1.0, 2, 3, 4, 5, 6]})
+    d = gs.Design.from_frame(df, weights="w")
+    frame = pd.DataFrame({"sex": list("ffmm"), "age": [1, 2, 1, 2], "total": [10.0, 20, 30, 40]})
+    as_dict = {("f", 1): 10.0, ("f", 2): 20.0, ("m", 1): 30.0, ("m", 2): 40.0}
+    as_series = frame.set_index(["sex", "age"])["total"]
+    ref = poststratify(d, ["sex", "age"], frame).weights
+    np.testing.assert_allclose(poststratify(d, ["sex", "age"], as_dict).weights, ref)
+    np.testing.assert_allclose(poststratify(d, ["sex", "age"], as_series).weights, ref)
+    np.testing.assert_allclose(
+        pd.Series(ref).groupby([df.sex, df.age]).sum().to_numpy(), [10.0, 20, 30, 40]
+    )
+    # categories given with another type than the data's are matched (1 vs "1")
+    str_keys = {(s, str(a)): t for (s, a), t in as_dict.items()}
+    np.testing.assert_allclose(poststratify(d, ["sex", "age"], str_keys).weights, ref)
+    with pytest.raises(DesignError, match=r"\('m', 2\)"):
+        poststratify(d, ["sex", "age"], {k: v for k, v in as_dict.items() if k != ("m", 2)})
+    with pytest.raises(DesignError, match=r"\('f', 3\)"):
+        poststratify(d, ["sex", "age"], {**as_dict, ("f", 3): 5.0})

@@ -562,6 +562,15 @@ class ValidationReport:
     rows_kept: int
     excluded: tuple[tuple[str, int], ...]
     issues: pd.DataFrame
+    by_file: pd.DataFrame | None = None
+
+    def per_file(self) -> pd.DataFrame:
+        """One row per file: ``file, sheet, rows, kept`` and one column per exclusion reason (for
+        feedback to each agency)."""
+        if self.by_file is not None:
+            return self.by_file.copy()
+        return pd.DataFrame({"file": [f for f, _, _ in self.files], "sheet": [s for _, s, _ in self.files],
+                             "rows": [n for _, _, n in self.files]})
 
     @property
     def excluded_total(self) -> int:
@@ -582,8 +591,10 @@ class ValidationReport:
             for (f, col, sev, reason), g in self.issues.groupby(["file", "column", "severity", "reason"], sort=True):
                 groups.append({"file": f, "column": col, "severity": sev, "reason": reason, "count": int(len(g)),
                                "rows": [int(r) for r in g["row"].to_numpy()[:10]], "fix": _FIXES.get(reason, "")})
+        per_file = self.per_file()
         return {
-            "files": [{"file": f, "sheet": s, "rows": n} for f, s, n in self.files],
+            "files": [{k: (int(v) if isinstance(v, (int, np.integer)) else v) for k, v in r.items()}
+                      for r in per_file.to_dict("records")],
             "rows_read": self.rows_read, "rows_kept": self.rows_kept,
             "excluded": dict(self.excluded), "errors": self.n_errors, "warnings": self.n_warnings,
             "issues": groups,
@@ -594,11 +605,17 @@ class ValidationReport:
         d = self.to_dict()
         lines = [f"Case records: {self.rows_read} rows read from {len(self.files)} file(s), "
                  f"{self.rows_kept} kept for statistics, {self.excluded_total} excluded."]
+        show_table = bool(self.excluded) and self.by_file is not None and len(self.files) > 1
         for f, s, n in self.files:
-            lines.append(f"  {f}{' [sheet ' + s + ']' if s else ''}: {n} rows")
+            if not show_table:
+                lines.append(f"  {f}{' [sheet ' + s + ']' if s else ''}: {n} rows")
         if self.excluded:
             lines.append("Excluded rows by reason (each row counted once, under its first problem):")
             lines += [f"  {reason}: {n}" for reason, n in self.excluded]
+            if show_table:
+                lines.append("Per file:")
+                lines += ["  " + line for line in self.by_file.drop(columns=["sheet"]).assign(
+                    file=self.by_file["file"].map(lambda f: Path(f).name)).to_string(index=False).splitlines()]
         if d["issues"]:
             lines.append(f"Problems ({self.n_errors} errors, {self.n_warnings} warnings):")
             for g in d["issues"]:
@@ -869,9 +886,16 @@ def _validate_coded(files: Sequence[tuple[str, str | None, object]], schema: Cas
     records = pd.DataFrame(frame)
     if not keep.all():
         records = records.iloc[np.flatnonzero(keep)].reset_index(drop=True)
+    nr = len(_REASON_ORDER) + 1
+    per = np.bincount(file_code * nr + reason_code, minlength=len(matched) * nr).reshape(len(matched), nr)
+    by_file = pd.DataFrame({"file": [str(x) for x in file_labels], "sheet": list(sheet_labels),
+                            "rows": n_per, "kept": per[:, -1]})
+    for k, r in enumerate(_REASON_ORDER):
+        if counts[k]:
+            by_file[r] = per[:, k]
     report = ValidationReport(
         files=tuple((str(lab), s or "", int(k)) for (lab, s, _), k in zip(matched, n_per)),
-        rows_read=n, rows_kept=int(keep.sum()), excluded=excluded, issues=issues.frame(),
+        rows_read=n, rows_kept=int(keep.sum()), excluded=excluded, issues=issues.frame(), by_file=by_file,
     )
     return records, report
 

@@ -65,6 +65,12 @@ def test_validation_counts_match_truth(cases, truth):
     assert len(mixed) == truth["mixed_date_format_rows"]
     assert set(mixed["file"]) == {str(EXAMPLE / "cases" / "health_2024.csv")}
     per_file = {f.split("/")[-1]: n for f, _, n in rep.files}
+    table = rep.per_file()
+    assert table["rows"].sum() == rep.rows_read and table["kept"].sum() == rep.rows_kept
+    for reason, n in rep.excluded:
+        assert table[reason].sum() == n
+    assert (table["rows"] == table["kept"] + table[[r for r, _ in rep.excluded]].sum(axis=1)).all()
+    assert "Per file:" in rep.to_text()
     gen = _generator()
     assert {gen.FILES[a]: n for a, n in truth["rows_per_agency"].items()} == per_file
 

@@ -78,6 +78,7 @@ class SurveyDescription:
         weight_min, weight_max, weight_sum
     exclusions : variable, reason, count — every value set to missing and why
     issues : checks that were reported rather than raised: check, column, count, rows
+    value_labels : variable, code, label_vi, label_en, count (rows with that code in the raw file)
     """
 
     source: str
@@ -88,8 +89,23 @@ class SurveyDescription:
     design: pd.DataFrame
     exclusions: pd.DataFrame
     issues: pd.DataFrame
+    value_labels: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def text(self, lang: str = "en") -> str:
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        parts = [f"<h4>Survey {escape(self.source)}: {self.n_rows} rows</h4>"]
+        for title, frame in (("Design", self.design), ("Strata", self.strata), ("Variables", self.variables),
+                             ("User-missing codes seen", self.missing), ("Exclusions", self.exclusions),
+                             ("Reported check failures", self.issues)):
+            if len(frame):
+                parts.append(f"<h5>{title}</h5>" + frame.to_html(index=False, escape=True))
+        return "\n".join(parts)
+
+    def text(self, lang: str = "en", value_labels: bool = False) -> str:
+        """The report as text; ``value_labels=True`` adds every labelled code with its count."""
+        if lang not in ("vi", "en"):
+            raise SpecError(f"lang={lang!r} is not one of 'vi', 'en'")
         lab = "label_vi" if lang == "vi" else "label_en"
         lines = [f"Survey: {self.source}", f"Rows: {self.n_rows}", ""]
         if len(self.design):
@@ -107,6 +123,10 @@ class SurveyDescription:
         lines.append(_frame_text(v[["name", "kind", "label", "n_valid", "n_system_missing", "n_user_missing"]],
                                  indent="  "))
         lines.append("")
+        if value_labels and len(self.value_labels):
+            lines.append("Value labels (count of rows with each code)")
+            lines.append(_frame_text(self.value_labels[["variable", "code", lab, "count"]], indent="  "))
+            lines.append("")
         lines.append("User-missing codes seen")
         lines.append(_frame_text(self.missing, indent="  ") if len(self.missing) else "  (none)")
         lines.append("")
@@ -354,10 +374,22 @@ class Survey:
             })
         variables = pd.DataFrame(rows)
         strata, design = _design_summary(data, self.spec.design)
+        lab_rows = []
+        for name in data.columns:  # variables, not rows
+            vi, en = self.value_labels(name, "vi"), self.value_labels(name, "en")
+            if not vi and not en:
+                continue
+            src = raw[name] if name in raw.columns and name not in self.spec.derived else data[name]
+            counts = src.value_counts(dropna=True)
+            for code in sorted(set(vi) | set(en), key=lambda c: (isinstance(c, str), c)):
+                lab_rows.append({"variable": name, "code": code if isinstance(code, str) else f"{code:g}",
+                                 "label_vi": vi.get(code, ""), "label_en": en.get(code, ""),
+                                 "count": int(counts.get(code, 0))})
+        labels = pd.DataFrame(lab_rows, columns=["variable", "code", "label_vi", "label_en", "count"])
         return SurveyDescription(
             source=self.meta.file.path, n_rows=len(data), variables=variables,
             missing=self.meta.missing_counts, strata=strata, design=design,
-            exclusions=self.exclusions, issues=self.issues,
+            exclusions=self.exclusions, issues=self.issues, value_labels=labels,
         )
 
     def __repr__(self) -> str:

@@ -16,6 +16,7 @@ def register(subparsers) -> None:
     p.add_argument("file", help="survey file: .sav .zsav .dta .sas7bdat .xpt .csv .xlsx .parquet")
     p.add_argument("--spec", help="survey spec (TOML): design variables, derived variables, checks, labels")
     p.add_argument("--lang", choices=("en", "vi"), default="en", help="language of the labels (default en)")
+    p.add_argument("--value-labels", action="store_true", help="also list every labelled code with its count")
     p.add_argument("--user-missing", choices=("missing", "keep"), default="missing",
                    help="treat user-missing codes as missing (default) or keep them as values")
     p.add_argument("--report", action="append", default=[], metavar="CHECK",
@@ -35,5 +36,5 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExclusionWarning)  # the report lists them
         survey = read_survey(args.file, spec=args.spec, user_missing=args.user_missing, checks=checks)
-    print(survey.describe().text(lang=args.lang))
+    print(survey.describe().text(lang=args.lang, value_labels=args.value_labels))
     return 0

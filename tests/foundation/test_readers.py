@@ -165,3 +165,13 @@ def test_sav_user_missing_codes_counted_exactly(tmp_path_factory, values):
     d = s.describe().variables.set_index("name")
     assert d.loc["q", "n_system_missing"] == int(np.isnan(v).sum())
     np.testing.assert_array_equal(s.raw["q"].to_numpy(), v)
+
+
+def test_sas_transport_file(tmp_path):
+    df = pd.DataFrame({"Q1": [1.0, 2.0, np.nan], "W": [1.0, 2.5, 3.0]})
+    path = tmp_path / "t.xpt"
+    pyreadstat.write_xport(df, str(path), column_labels={"Q1": "Question one"})
+    s = gs.Survey.from_frame(gs.read_survey(path).data, weights="W")
+    back = gs.read_survey(path)
+    assert back.meta.file.format == "xport" and back.label("Q1") == "Question one"
+    assert back.data["Q1"].isna().sum() == 1 and s.describe().design.iloc[0]["weight_sum"] == 6.5

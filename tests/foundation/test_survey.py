@@ -90,6 +90,11 @@ def test_describe_accounts_for_every_row(survey2024):
     assert row["n_psu"] == survey2024.data["commune"].nunique()
     assert row["weight_sum"] == pytest.approx(survey2024.data["weight"].sum())
     assert d.strata["psus"].sum() == row["n_psu"] and d.strata["n"].sum() == n
+    vl = d.value_labels.set_index(["variable", "code"])
+    assert vl.loc[("province", "92"), "label_en"] == "Can Tho"
+    assert vl.loc[("province", "92"), "count"] == (survey2024.data["province"] == 92).sum()
+    assert vl.loc[("help_seeking", "3"), "count"] == (survey2024.data["help_seeking"] == 3).sum()
+    assert "Kiên Giang" in d.text(lang="vi", value_labels=True) and "<table" in d._repr_html_()
     text = d.text()
     assert "singleton strata: none" in text and "Exclusions" in text and "sought_help_formal" in text
     assert "Tìm kiếm sự trợ giúp" in d.text(lang="vi")

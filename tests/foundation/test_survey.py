@@ -188,3 +188,14 @@ def test_every_row_is_counted_once(rows):
         for code in (8, 9):
             got = c.loc[(c["variable"] == q) & (c["code"] == str(code)), "count"].sum()
             assert got == (df[q] == code).sum()
+
+
+def test_two_stage_design_with_fpc_passes_through():
+    clus2 = pd.read_csv(ROOT / "tests" / "reference" / "data" / "apiclus2.csv")
+    s = gs.Survey.from_frame(clus2, weights="pw", psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    direct = gs.Design.from_frame(clus2, weights="pw", psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    assert len(s.design.clusters) == 2
+    pd.testing.assert_frame_equal(s.mean("api00").frame, direct.mean("api00").frame)
+    toml = parse_spec({"design": {"weights": "pw", "psu": ["dnum", "snum"], "fpc": ["fpc1", "fpc2"]}})
+    pd.testing.assert_frame_equal(gs.Survey.from_frame(clus2, spec=toml).mean("api00").frame,
+                                  direct.mean("api00").frame)

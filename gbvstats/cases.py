@@ -767,8 +767,8 @@ def _validate_coded(files: Sequence[tuple[str, str | None, object]], schema: Cas
             pass  # a blank consent is its own reason (missing_consent), below
         elif c.missing == "error":
             flag(miss, c.name, "missing_value", show=False)
-        elif c.missing == "warn" and c.role != "identifier":
-            issues.add(miss, c.name, "warning", "missing_value")
+        elif c.missing == "warn":
+            issues.add(miss, c.name, "warning", "missing_identifier" if c.role == "identifier" else "missing_value")
         if c.type == "date":
             d_u, f_u = _parse_date_uniques(u, schema.date_formats)
             which = _per_row(codes, f_u, -2)

@@ -71,6 +71,10 @@ def test_validation_counts_match_truth(cases, truth):
         assert table[reason].sum() == n
     assert (table["rows"] == table["kept"] + table[[r for r, _ in rep.excluded]].sum(axis=1)).all()
     assert "Per file:" in rep.to_text()
+    no_birth = rep.issues[rep.issues["reason"] == "missing_identifier"]
+    # three kept records without a birth date, and the two age-out-of-range rows (birth date blanked)
+    assert len(no_birth) == truth["records_without_birth_date"] + truth["excluded"]["age_out_of_range"]
+    assert set(no_birth["column"]) == {"birth_date"} and (no_birth["value"] == "").all()
     gen = _generator()
     assert {gen.FILES[a]: n for a, n in truth["rows_per_agency"].items()} == per_file
 

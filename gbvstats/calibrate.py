@@ -787,6 +787,12 @@ def _calfun(name: str, lower: float, upper: float):
     return fm1, df
 
 
+def _tcross(mm: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``mm.T @ W`` computed as ``(W.T @ mm).T``: OpenBLAS is ten times faster this way round
+    for a tall, narrow model matrix."""
+    return (W.T @ mm).T
+
+
 def _weighted_cross(mm: np.ndarray, W: np.ndarray) -> np.ndarray:
     """``mm.T @ diag(W[:, k]) @ mm`` for every column k at once: one matrix product, (K, p, p)."""
     p = mm.shape[1]
@@ -800,7 +806,7 @@ def _grake(mm, W, calfun, lower, upper, pop, epsilon, maxit):
     n, K = W.shape
     p = mm.shape[1]
     W = W.copy()
-    total = mm.T @ W  # (p, K)
+    total = _tcross(mm, W)  # (p, K)
     with np.errstate(divide="ignore", invalid="ignore"):
         scales = pop[:, None] / total
     resc = np.where(np.min(scales, axis=0) > 20, np.mean(scales, axis=0), 1.0)
@@ -821,7 +827,7 @@ def _grake(mm, W, calfun, lower, upper, pop, epsilon, maxit):
         a = np.flatnonzero(~done)
         Wa = W[:, a] * deriv[:, a]
         T = _weighted_cross(mm, Wa)
-        misfit = pop[:, None] - total[:, a] - mm.T @ (W[:, a] * fm1(xeta[:, a]))
+        misfit = pop[:, None] - total[:, a] - _tcross(mm, W[:, a] * fm1(xeta[:, a]))
         deta = np.einsum("kjl,lk->jk", np.linalg.pinv(T, rcond=tol), misfit)
         eta[:, a] += deta
         xeta[:, a] = mm @ eta[:, a]
@@ -841,7 +847,7 @@ def _grake(mm, W, calfun, lower, upper, pop, epsilon, maxit):
             g[:, h] = 1 + fm1(xeta[:, h])
             deriv[:, h] = dfun(xeta[:, h])
             bad[halve] = ~(np.all(np.isfinite(g[:, h]), axis=0) & np.all(np.isfinite(deriv[:, h]), axis=0))
-        misfit = pop[:, None] - total[:, a] - mm.T @ (W[:, a] * fm1(xeta[:, a]))
+        misfit = pop[:, None] - total[:, a] - _tcross(mm, W[:, a] * fm1(xeta[:, a]))
         rel = np.abs(misfit) / (1 + np.abs(pop))[:, None]
         conv = np.all(rel < epsilon, axis=0)
         done[a[conv]] = True
@@ -856,7 +862,7 @@ def _grake(mm, W, calfun, lower, upper, pop, epsilon, maxit):
 
 def _linear_g(mm, W, pop):
     """Closed-form GREG factors for every column of W (R's regcalibrate)."""
-    total = mm.T @ W  # (p, K)
+    total = _tcross(mm, W)  # (p, K)
     T = _weighted_cross(mm, W)
     try:
         coef = np.linalg.solve(T, (pop[:, None] - total).T[:, :, None])[:, :, 0]  # (K, p)

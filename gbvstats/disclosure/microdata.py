@@ -52,7 +52,10 @@ from .risk import (
     check_columns,
     check_k,
     check_l,
+    check_semantics,
+    Semantics,
     column_codes,
+    wildcard_frequencies,
     combine_codes,
     dense,
     weight_array,
@@ -80,6 +83,7 @@ _RULE_HEUR = "local suppression (heuristic)"
 _RULE_L = "l-diversity suppression"
 _RULE_POOL = "fully suppressed pool"
 _RULE_RECODE = "global recoding"
+_RULE_WILD = "local suppression (wildcard)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,7 +392,7 @@ def _repair(C, sizes, costs, mask, k, l, sens) -> np.ndarray:
     return _fix_pool(C, sizes, costs, mask, k, l, sens)
 
 
-def _repair_uniform(C, sizes, costs, mask, k, l, sens) -> np.ndarray:
+def _repair_uniform(C, sizes, costs, mask, k, l, sens, fail_fn=None) -> np.ndarray:
     """Variant of :func:`_repair` in which all failing records give up the *same* variable each round.
 
     Failing records then pool with each other (as in sdcMicro's ``localSuppression``), which suits
@@ -399,21 +403,27 @@ def _repair_uniform(C, sizes, costs, mask, k, l, sens) -> np.ndarray:
     full = (1 << q) - 1
     mask = mask.copy()
     R = _radix(sizes)
-    if R is None:
+    if R is None and fail_fn is None:
         return _repair_general(C, sizes, costs, mask, k, l, sens)
-    base = C @ R
-    delta = (sizes[None, :] - C) * R[None, :]
+    if R is not None:
+        base = C @ R
+        delta = (sizes[None, :] - C) * R[None, :]
 
-    def keys(m):
+    def keys(m):  # noqa: E306
         key = base.copy()
         for j in range(q):
             bit = ((m >> j) & 1).astype(bool)
             key[bit] += delta[bit, j]
         return key
 
+    custom = fail_fn is not None
+    if fail_fn is None:
+        def fail_fn(m):
+            return _failing_key(keys(m), k, l, sens)
+
     order = np.argsort(costs, kind="stable")
     for _ in range(q + 1):
-        fail = _failing_key(keys(mask), k, l, sens)
+        fail = fail_fn(mask)
         V = np.flatnonzero(fail & (mask != full))
         if V.size == 0:
             break
@@ -424,10 +434,12 @@ def _repair_uniform(C, sizes, costs, mask, k, l, sens) -> np.ndarray:
                 continue
             trial = mask.copy()
             trial[valid] |= np.int64(1) << j
-            still = int(_failing_key(keys(trial), k, l, sens).sum())
+            still = int(fail_fn(trial).sum())
             if best is None or still < best[0]:
                 best = (still, trial)
         mask = best[1]
+    if custom:
+        return mask
     return _fix_pool(C, sizes, costs, mask, k, l, sens)
 
 
@@ -732,6 +744,7 @@ def anonymise(
     max_vars: int = 400_000,
     time_limit: float = 30.0,
     node_limit: int = 20_000,
+    semantics: Semantics = "safe",
 ) -> AnonymisedData:
     """Make microdata k-anonymous (safe count) and l-diverse, recording every change.
 
@@ -780,6 +793,13 @@ def anonymise(
         ``milp_max_rare`` of them are in keys rarer than k (after recoding), else the heuristic.
         When the programme stops before proving optimality the cheaper of its best solution and
         the heuristic's is kept.
+    semantics : {"safe", "wildcard"}
+        ``"safe"`` (default): a suppressed value is a symbol of its own, every published key occurs
+        k times. ``"wildcard"``: sdcMicro's weaker rule, a blank matches any value (records are
+        suppressed, least important variable first, until each has k wildcard matches); it can
+        leave a record unique to someone who knows the true values, and ``risk_after`` then reports
+        wildcard counts while ``parameters["safe_records_violating_k"]`` gives the safe count.
+        Only for comparison with sdcMicro; not with ``sensitive``.
     max_pattern_size, max_vars, time_limit, node_limit
         Size limits of the integer programme: patterns suppress at most ``max_pattern_size``
         variables (or all), the model has at most ``max_vars`` variables, HiGHS stops after
@@ -840,6 +860,10 @@ def anonymise(
     if clash:
         raise SpecError(f"{', '.join(map(repr, clash))} is both dropped (identifiers) and pseudonymised; "
                         "choose one")
+    check_semantics(semantics)
+    if semantics == "wildcard" and sens:
+        raise SpecError("l-diversity is checked on safe classes only: use semantics='safe' with sensitive "
+                        "variables")
     if method not in METHODS:
         raise SpecError(f"method={method!r} is not one of {', '.join(map(repr, METHODS))}")
     if isinstance(recode, str) and recode not in RECODES:
@@ -939,61 +963,30 @@ def anonymise(
     n_g = np.bincount(g, minlength=G)
     small_records = int((n_g[g] < k).sum())
     lower_bound = float(small_records * costs.min())
-    use_milp = method == "milp" or (method == "auto" and n <= milp_max_records
-                                    and small_records <= milp_max_rare)
-    info = None
-    mask_k = None
-    if use_milp and small_records:
-        first = np.full(G, n, dtype=np.int64)
-        np.minimum.at(first, g, np.arange(n))
-        out = _milp_suppress(C[first], n_g, sizes, costs, k, max_pattern_size=max_pattern_size,
-                             time_limit=time_limit, node_limit=node_limit, max_vars=max_vars)
-        if out is not None:
-            assignment, info = out
-            mask_k = _assign_patterns(g, G, n, assignment)
-            if _failing(C, sizes, mask_k, k, 1, []).any():  # never trust a solver blindly
-                mask_k = None
-    rule_k = _RULE_MILP
-    if mask_k is None:
-        rule_k = _RULE_HEUR
-        mask_k = _repair(C, sizes, costs, np.zeros(n, np.int64), k, 1, [])
-        info_method = "heuristic"
-    else:
-        heur = None
-        if not info["optimal"]:  # keep whichever is cheaper
-            heur = _repair(C, sizes, costs, np.zeros(n, np.int64), k, 1, [])
-            if _mask_cost(heur, costs).sum() < _mask_cost(mask_k, costs).sum():
-                mask_k, rule_k = heur, _RULE_HEUR
-        info_method = "milp" if rule_k == _RULE_MILP else "milp+heuristic"
-    cost_k = float(_mask_cost(mask_k, costs).sum())
-    if info is not None and info["optimal"] and info["complete"] and rule_k == _RULE_MILP:
-        lower_bound = max(lower_bound, min(info["bound"], cost_k))
-    mask = mask_k
-    if sens:
-        mask = _repair(C, sizes, costs, mask_k, k, eff_l, sens_enc)
-        alt = _repair_uniform(C, sizes, costs, mask_k, k, eff_l, sens_enc)
-        if _mask_cost(alt, costs).sum() < _mask_cost(mask, costs).sum():
-            mask = alt
-    else:
-        mask = _fix_pool(C, sizes, costs, mask_k, k, 1, [])
-    full = (1 << len(qis)) - 1
-    cost_total = float(_mask_cost(mask, costs).sum())
-    gap = 0.0 if cost_total == 0 else max(0.0, (cost_total - lower_bound) / cost_total)
-    optimal = bool(info is not None and info["optimal"] and info["complete"] and rule_k == _RULE_MILP
-                   and np.array_equal(mask, mask_k))
-    if optimal:
-        gap = 0.0
-    supp = SuppressionResult(
-        method=info_method, suppressed_values=int(_popcount(mask).sum()), cost=cost_total,
-        lower_bound=lower_bound, gap=gap, optimal=optimal,
-        complete_patterns=bool(info["complete"]) if info else False,
-        max_pattern_size=int(info["size"]) if info else len(qis),
-        status=info["status"] if info else "heuristic", seconds=time.perf_counter() - t_ls)
+    if semantics == "wildcard":
+        miss = [level_values[v][chosen.get(v, 0)].isna().to_numpy() for v in qis]
+        code_list = [np.ascontiguousarray(C[:, j]) for j in range(len(qis))]
 
-    # ---- re-check before anything leaves this function
-    if _failing(C, sizes, mask, k, eff_l, sens_enc).any():
-        raise DisclosureError("internal error: the anonymised file failed its own k/l re-check; nothing "
-                              "was released — please report this")
+        def wild_fail(m):
+            missing = [miss[j] | ((m >> j) & 1).astype(bool) for j in range(len(qis))]
+            return wildcard_frequencies(code_list, list(sizes), missing, None, n)[0] < k
+
+        mask_k = mask = _repair_uniform(C, sizes, costs, np.zeros(n, np.int64), k, 1, [], fail_fn=wild_fail)
+        rule_k, info = _RULE_WILD, None
+        cost_total = float(_mask_cost(mask, costs).sum())
+        supp = SuppressionResult(
+            method="wildcard heuristic", suppressed_values=int(_popcount(mask).sum()), cost=cost_total,
+            lower_bound=0.0, gap=1.0 if cost_total else 0.0, optimal=cost_total == 0, complete_patterns=False,
+            max_pattern_size=len(qis), status="wildcard (sdcMicro) semantics: no bound",
+            seconds=time.perf_counter() - t_ls)
+        if wild_fail(mask).any():
+            raise DisclosureError("internal error: the wildcard re-check failed; nothing was released")
+    else:
+        mask_k, mask, rule_k, supp = _local_suppression(
+            C, sizes, costs, g, G, n_g, n, k, eff_l, sens_enc, small_records, lower_bound, t_ls, method=method,
+            milp_max_records=milp_max_records, milp_max_rare=milp_max_rare, max_pattern_size=max_pattern_size,
+            time_limit=time_limit, node_limit=node_limit, max_vars=max_vars)
+    full = (1 << len(qis)) - 1
 
     # ---- build the output and the log
     out = df.drop(columns=list(ids)).copy()
@@ -1037,7 +1030,7 @@ def anonymise(
         col = out[v]
         old_vals = col.to_numpy(dtype=object)[rows]
         in_k = ((mask_k[rows] >> j) & 1).astype(bool)
-        later = _RULE_L if sens else _RULE_POOL
+        later = _RULE_L if sens else (_RULE_WILD if rule_k == _RULE_WILD else _RULE_POOL)
         rule = np.where(in_k, rule_k, later).astype(object)
         fk = n_g[g[rows]]
         rare = fk < k
@@ -1063,12 +1056,20 @@ def anonymise(
 
     # ---- risk after, information loss
     risk_after = _risk_from_codes(df, C, sizes, mask, w, qis, sens, k, eff_l)
+    safe_violations = risk_after.summary.records_violating_k
+    if semantics == "wildcard":
+        missing = [level_values[v][chosen.get(v, 0)].isna().to_numpy() | ((mask >> j) & 1).astype(bool)
+                   for j, v in enumerate(qis)]
+        fk_w, Fk_w = wildcard_frequencies([np.ascontiguousarray(C[:, j]) for j in range(len(qis))], list(sizes),
+                                          missing, w, n)
+        gw, Gw = dense(_published_key(C, sizes, mask))
+        risk_after = _report(df.index, qis, sens, df, gw, Gw, fk_w, Fk_w, k, 1, "wildcard")
     if risk_after.summary.records_violating_k or risk_after.summary.records_violating_l:
         raise DisclosureError("internal error: the anonymised file failed its risk re-check; nothing was "
                               "released — please report this")
     if len(out) != n:
         raise DisclosureError("internal error: rows were lost; nothing was released")
-    n_logged = int((log["rule"].astype(str).isin([_RULE_MILP, _RULE_HEUR, _RULE_L, _RULE_POOL])).sum())
+    n_logged = int((log["rule"].astype(str).isin([_RULE_MILP, _RULE_HEUR, _RULE_L, _RULE_POOL, _RULE_WILD])).sum())
     if n_logged != supp.suppressed_values:
         raise DisclosureError("internal error: the change log does not account for every suppressed value")
     rows_info = []
@@ -1095,12 +1096,75 @@ def anonymise(
               "recoded_from_column": {v: levels[v][lv - 1].parent for v, lv in chosen.items()
                                       if lv and levels[v][lv - 1].parent},
               "importance_costs": dict(zip(qis, map(float, costs))),
-              "method": supp.method, "semantics": "safe", "weights": weights,
+              "method": supp.method, "semantics": semantics,
+              "safe_records_violating_k": int(safe_violations), "weights": weights,
               "seconds": time.perf_counter() - t0}
     # the key source names where the key came from (env var / file path), never the key
     return AnonymisedData(data=out, suppressed=suppressed, log=log, info_loss=info_loss,
                           risk_before=risk_before, risk_after=risk_after, value_labels=value_labels,
                           parameters=params)
+
+
+def _local_suppression(C, sizes, costs, g, G, n_g, n, k, eff_l, sens_enc, small_records, lower_bound, t_ls, *,
+                       method, milp_max_records, milp_max_rare, max_pattern_size, time_limit, node_limit,
+                       max_vars):
+    """Safe-semantics local suppression: milp or heuristic for k, then the l-diversity repair."""
+    use_milp = method == "milp" or (method == "auto" and n <= milp_max_records
+                                    and small_records <= milp_max_rare)
+    info = None
+    mask_k = None
+    if use_milp and small_records:
+        first = np.full(G, n, dtype=np.int64)
+        np.minimum.at(first, g, np.arange(n))
+        out = _milp_suppress(C[first], n_g, sizes, costs, k, max_pattern_size=max_pattern_size,
+                             time_limit=time_limit, node_limit=node_limit, max_vars=max_vars)
+        if out is not None:
+            assignment, info = out
+            mask_k = _assign_patterns(g, G, n, assignment)
+            if _failing(C, sizes, mask_k, k, 1, []).any():  # never trust a solver blindly
+                mask_k = None
+    rule_k = _RULE_MILP
+    if mask_k is None:
+        rule_k = _RULE_HEUR
+        mask_k = _repair(C, sizes, costs, np.zeros(n, np.int64), k, 1, [])
+        info_method = "heuristic"
+    else:
+        heur = None
+        if not info["optimal"]:  # keep whichever is cheaper
+            heur = _repair(C, sizes, costs, np.zeros(n, np.int64), k, 1, [])
+            if _mask_cost(heur, costs).sum() < _mask_cost(mask_k, costs).sum():
+                mask_k, rule_k = heur, _RULE_HEUR
+        info_method = "milp" if rule_k == _RULE_MILP else "milp+heuristic"
+    cost_k = float(_mask_cost(mask_k, costs).sum())
+    if info is not None and info["optimal"] and info["complete"] and rule_k == _RULE_MILP:
+        lower_bound = max(lower_bound, min(info["bound"], cost_k))
+    mask = mask_k
+    if sens_enc:
+        mask = _repair(C, sizes, costs, mask_k, k, eff_l, sens_enc)
+        alt = _repair_uniform(C, sizes, costs, mask_k, k, eff_l, sens_enc)
+        if _mask_cost(alt, costs).sum() < _mask_cost(mask, costs).sum():
+            mask = alt
+    else:
+        mask = _fix_pool(C, sizes, costs, mask_k, k, 1, [])
+    cost_total = float(_mask_cost(mask, costs).sum())
+    gap = 0.0 if cost_total == 0 else max(0.0, (cost_total - lower_bound) / cost_total)
+    optimal = bool(info is not None and info["optimal"] and info["complete"] and rule_k == _RULE_MILP
+                   and np.array_equal(mask, mask_k))
+    if optimal:
+        gap = 0.0
+    supp = SuppressionResult(
+        method=info_method, suppressed_values=int(_popcount(mask).sum()), cost=cost_total,
+        lower_bound=lower_bound, gap=gap, optimal=optimal,
+        complete_patterns=bool(info["complete"]) if info else False,
+        max_pattern_size=int(info["size"]) if info else C.shape[1],
+        status=info["status"] if info else "heuristic", seconds=time.perf_counter() - t_ls)
+
+    # ---- re-check before anything leaves this function
+    if _failing(C, sizes, mask, k, eff_l, sens_enc).any():
+        raise DisclosureError("internal error: the anonymised file failed its own k/l re-check; nothing "
+                              "was released — please report this")
+
+    return mask_k, mask, rule_k, supp
 
 
 def _log_frame(rows, column, old, new, reason, rule, group, cost) -> pd.DataFrame:

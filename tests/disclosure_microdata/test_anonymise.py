@@ -185,3 +185,13 @@ def test_assess_agrees_with_output_when_no_prior_missing():
     out = anonymise(d, qis, k=4)
     rep = assess(out.data, qis, k=4)    # suppressed values are NaN: own symbol under the safe count
     assert rep.summary.records_violating_k == 0
+
+
+def test_wildcard_option_is_weaker_and_says_so():
+    d = pd.DataFrame({"a": [1, 1, 1, 2, 2, 2, 2, 2, 3], "b": [1] * 9})
+    wild = anonymise(d, ["a", "b"], k=3, semantics="wildcard")
+    assert wild.info_loss.total_suppressed == 1            # the blank "matches" every other record ...
+    assert wild.parameters["safe_records_violating_k"] == 1  # ... yet the record is unique to an insider
+    assert wild.risk_after.summary.semantics == "wildcard"
+    with pytest.raises(SpecError, match="safe"):
+        anonymise(d.assign(s=[0, 1] * 4 + [0]), ["a", "b"], k=3, sensitive=["s"], semantics="wildcard")

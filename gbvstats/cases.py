@@ -1237,10 +1237,10 @@ class Linked:
         bits = np.left_shift(np.int64(1), a_code)
         inc_bits = np.bitwise_or.reduceat(bits, starts) if n else np.zeros(0, np.int64)
 
-        def names_of(mask_bits: np.ndarray) -> np.ndarray:
+        def names_of(mask_bits: np.ndarray) -> pd.Categorical:
             u, inv = np.unique(mask_bits, return_inverse=True)  # at most 2^agencies distinct sets
-            lab = np.array([";".join(a for k, a in enumerate(agencies) if (int(b) >> k) & 1) for b in u], dtype=object)
-            return lab[inv]
+            lab = [";".join(a for k, a in enumerate(agencies) if (int(b) >> k) & 1) for b in u]
+            return pd.Categorical.from_codes(inv.ravel(), categories=lab)
 
         def popcount(b: np.ndarray) -> np.ndarray:
             return ((b[:, None] >> np.arange(len(agencies))) & 1).sum(axis=1).astype(np.int64)
@@ -1294,7 +1294,7 @@ class Linked:
         s_bits = np.bitwise_or.reduceat(inc_bits, s_starts) if n_inc else np.zeros(0, np.int64)
         sfirst = inc.iloc[s_starts]
         surv = pd.DataFrame({
-            "survivor_id": sfirst["survivor_id"].to_numpy(),
+            "survivor_id": sfirst["survivor_id"].reset_index(drop=True),
             "n_records": np.add.reduceat(inc["n_records"].to_numpy(), s_starts) if n_inc else np.zeros(0, np.int64),
             "n_incidents": np.diff(np.append(s_starts, n_inc)),
             "n_agencies": popcount(s_bits),
@@ -1305,19 +1305,20 @@ class Linked:
         for col in ("sex", "age_band", "province", "district"):
             if col in sfirst:
                 surv[col] = sfirst[col].to_numpy()
-        surv["survivor_id"] = surv["survivor_id"].astype(str)
 
         # overlap: survivor x agency incidence M, then M'M
         m = ((s_bits[:, None] >> np.arange(len(agencies))) & 1).astype(np.int64)
         ov = pd.DataFrame(m.T @ m, index=pd.Index(agencies, name="agency"), columns=agencies)
 
         # possible matches by pseudonymous id, with the agencies that saw each (survivors are in code order)
-        ids = np.asarray(records["survivor_id"].cat.categories, dtype=object)
+        ids = records["survivor_id"].cat.categories
+        pa_, pb_ = pairs["a"].to_numpy(dtype=np.int64), pairs["b"].to_numpy(dtype=np.int64)
+        s_agencies = surv["agencies"].astype(object).to_numpy() if len(pairs) else np.zeros(0, dtype=object)
         possible = pd.DataFrame({
-            "survivor_a": ids[pairs["a"].to_numpy(dtype=np.int64)], "survivor_b": ids[pairs["b"].to_numpy(dtype=np.int64)],
+            "survivor_a": np.asarray(ids.take(pa_), dtype=object), "survivor_b": np.asarray(ids.take(pb_), dtype=object),
             "agree_on": pairs["agree_on"].to_numpy(object), "differs_on": pairs["differs_on"].to_numpy(object),
-            "agencies_a": surv["agencies"].to_numpy()[pairs["a"].to_numpy(dtype=np.int64)],
-            "agencies_b": surv["agencies"].to_numpy()[pairs["b"].to_numpy(dtype=np.int64)],
+            "agencies_a": s_agencies[pa_] if len(pairs) else s_agencies,
+            "agencies_b": s_agencies[pb_] if len(pairs) else s_agencies,
         })
         return cls(records=rec, incidents=inc, survivors=surv, possible_matches=possible, overlap=ov,
                    key_fields=tuple(fields), schema=schema)

@@ -200,3 +200,16 @@ def test_non_utf8_csv_says_how_to_fix(tmp_path):
     f.write_bytes((",".join(HEADER) + "\n").encode() + b"X-1,POLICE,2024-03-10,2024-03-08,L\xea Th\xd2 Gi\xe3\n")
     with pytest.raises(ReadError, match="UTF-8"):
         read([f])
+
+
+def test_parquet_and_csv_give_the_same_records(tmp_path):
+    rows = [row(incident_id=str(i), name=f"Lê Thị Số{i} Giả", age=str(20 + i)) for i in range(5)]
+    rows.append(row(incident_id="9", gbv_type="bogus"))
+    csv_file = write_csv(tmp_path / "p.csv", rows)
+    pq_file = tmp_path / "p.parquet"
+    pd.read_csv(csv_file, dtype=str, keep_default_na=False).to_parquet(pq_file)
+    a, b = read([csv_file]), read([pq_file])
+    assert a.report.rows_kept == b.report.rows_kept == 5
+    assert dict(a.report.excluded) == dict(b.report.excluded) == {"unknown_code": 1}
+    cols = ["agency", "report_date", "age", "gbv_type", "district"]
+    pd.testing.assert_frame_equal(a.records[cols], b.records[cols])

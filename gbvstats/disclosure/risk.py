@@ -74,6 +74,12 @@ def column_codes(col: pd.Series) -> tuple[np.ndarray, int, np.ndarray]:
             codes = np.where(missing, m, codes)
             m += 1
         return codes, m, missing
+    if col.dtype.kind in "iu" and len(col):
+        # small integer codes (the usual survey case): offsets are exact codes, no hashing needed
+        x = col.to_numpy()
+        lo, hi = int(x.min()), int(x.max())
+        if hi - lo < 1_000_000:
+            return (x - lo).astype(np.int64), hi - lo + 1, np.zeros(len(x), dtype=bool)
     codes, uniques = pd.factorize(col, use_na_sentinel=False, sort=False)
     codes = np.asarray(codes, dtype=np.int64)
     missing = col.isna().to_numpy()
@@ -362,7 +368,10 @@ def assess(
 
 def _report(index, qis, sens, df, g, G, fk, Fk, k, l, semantics) -> RiskReport:
     n = len(g)
-    risk = individual_risk(fk, Fk)
+    # risk is a function of the class: compute it once per class, then spread to records
+    first = np.full(G, 0, dtype=np.int64)
+    first[g[::-1]] = np.arange(n - 1, -1, -1)
+    risk = individual_risk(np.asarray(fk)[first], np.asarray(Fk)[first])[g] if n else np.zeros(0)
     violates_k = fk < k
     cols = {"fk": fk.astype(np.int64), "Fk": np.asarray(Fk, dtype=np.float64), "risk": risk,
             "violates_k": violates_k}

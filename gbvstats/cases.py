@@ -62,7 +62,7 @@ ColumnType = Literal["id", "agency", "date", "integer", "code", "text", "consent
 MissingRule = Literal["error", "warn", "allow"]
 IndicatorName = Literal[
     "cases_new", "cases_by_type", "help_received", "service_status", "time_to_report",
-    "self_referred", "survivors_unique",
+    "self_referred", "survivors_unique", "victims_supported",
 ]
 CiMethod = Literal["clopper-pearson", "poisson-exact"]
 
@@ -1271,6 +1271,7 @@ class Linked:
         # services: best status any agency recorded (provided > referred > pending > declined > unavailable)
         needs_any = np.zeros(n_inc, dtype=bool)
         helped = np.zeros(n_inc, dtype=bool)
+        provided_any = np.zeros(n_inc, dtype=bool)
         statuses = [s for s in STATUS_ORDER if s in dict(schema.statuses)]
         for col in schema.service_columns:  # a few services, not rows
             cats = list(rec[col].cat.categories)
@@ -1282,8 +1283,10 @@ class Linked:
             inc[col] = pd.Categorical.from_codes(status_of_rank[best], categories=statuses)
             needs_any |= best > 0
             helped |= best >= len(STATUS_ORDER) - STATUS_ORDER.index("referred")
+            provided_any |= best == len(STATUS_ORDER) - STATUS_ORDER.index("provided")
         inc["needs_any"] = needs_any
         inc["helped"] = helped
+        inc["provided_any"] = provided_any
 
         # survivors (incidents are sorted by survivor)
         isc = sc[starts]
@@ -1368,7 +1371,7 @@ class Linked:
         Parameters
         ----------
         name : {"cases_new", "cases_by_type", "help_received", "service_status", "time_to_report", \
-"self_referred", "survivors_unique"}
+"self_referred", "survivors_unique", "victims_supported"}
             ``cases_new``: count of linked incidents. ``cases_by_type``: incidents of each GBVIMS type ÷
             all incidents. ``help_received``: incidents with ≥ 1 service provided or referred (by any
             agency) ÷ incidents with ≥ 1 stated need. ``service_status``: incidents by the best status
@@ -1376,7 +1379,9 @@ class Linked:
             incident to first report, in GBVIMS bands ÷ all incidents (add ``gbv_type`` to ``by`` for
             "of that type"). ``self_referred``: incidents whose first report was self-referred ÷
             incidents with a known referral source. ``survivors_unique``: distinct survivors, each with
-            the attributes of her first report in the period.
+            the attributes of her first report in the period. ``victims_supported`` (Resolution
+            28/NQ-CP): distinct survivors with at least one service *provided* by any agency (referral
+            alone does not count) ÷ all distinct survivors recorded in the period.
         by : list of str
             Columns of ``incidents`` (e.g. ``province``, ``district``, ``gbv_type``, ``sex``,
             ``age_band``, ``first_agency``) or ``year``, ``quarter``, ``month`` of the first report.
@@ -1418,6 +1423,8 @@ _DEFINITIONS: dict[str, tuple[str, str, str]] = {
     "self_referred": ("incidents", "incidents whose first report was self-referred",
                       "incidents with a known referral source"),
     "survivors_unique": ("survivors", "distinct survivors across agencies", ""),
+    "victims_supported": ("survivors", "distinct survivors with at least one service provided by any agency",
+                          "distinct survivors recorded (detected victims)"),
 }
 
 CI_NOTE = ("Case records are a census of what was recorded, not a sample: every interval here treats the "
@@ -1504,10 +1511,16 @@ def _indicator(linked: Linked, name: str, by, period, ci, level) -> CaseIndicato
     by_list = [by] if isinstance(by, str) else list(by or [])
     schema = linked.schema
     unit, num_def, den_def = _DEFINITIONS[name]
-    if name == "survivors_unique":
+    supported = None
+    if name in ("survivors_unique", "victims_supported"):
         inc = linked.incidents[_period_mask(linked.incidents["report_date"].to_numpy(), period)]
         # each survivor once, with her first incident reported in the period
         base = inc.drop_duplicates("survivor_id", keep="first")
+        if name == "victims_supported":  # any of her incidents in the period had a service provided
+            codes = np.asarray(inc["survivor_id"].cat.codes, dtype=np.int64)
+            any_provided = np.bincount(codes, weights=inc["provided_any"].to_numpy(dtype=float),
+                                       minlength=len(inc["survivor_id"].cat.categories)) > 0
+            supported = any_provided[np.asarray(base["survivor_id"].cat.codes, dtype=np.int64)]
     else:
         base = linked.incidents[_period_mask(linked.incidents["report_date"].to_numpy(), period)]
     category: str | None = {"cases_by_type": "gbv_type", "time_to_report": "time_to_report",
@@ -1536,6 +1549,11 @@ def _indicator(linked: Linked, name: str, by, period, ci, level) -> CaseIndicato
         den = _grouped_counts(keys, need.astype(float))
         frame = num.rename(columns={"_n": "numerator"})
         frame["denominator"] = den["_n"].to_numpy()
+        frame["value"] = _ratio(frame)
+    elif name == "victims_supported":
+        num = _grouped_counts(keys, supported.astype(float))
+        frame = num.rename(columns={"_n": "numerator"})
+        frame["denominator"] = _grouped_counts(keys, ones)["_n"].to_numpy()
         frame["value"] = _ratio(frame)
     elif name == "self_referred":
         known = base["self_referred"].notna().to_numpy()
@@ -1695,7 +1713,7 @@ def _protect(ind: CaseIndicator, min_frequency: int, options: dict) -> CaseIndic
                                   "table only after primary + secondary suppression") from None
     frame = ind.frame.copy()
     split = [c for c in ("gbv_type", "time_to_report", "service", "status") if c in frame.columns and c not in ind.by]
-    binary = ind.name in ("help_received", "self_referred")
+    binary = ind.name in ("help_received", "self_referred", "victims_supported")
     dims_cols = list(ind.by) + split
     # the counts to protect: numerators; for a share with its own denominator, numerator + the rest
     if binary:

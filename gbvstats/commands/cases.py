@@ -62,7 +62,7 @@ def register(subparsers) -> None:
                        description="Compute an indicator on linked incidents and protect it (primary and "
                                    "secondary suppression, audited) unless --no-protect is given.")
     i.add_argument("name", help="cases_new, cases_by_type, help_received, service_status, time_to_report, "
-                                "self_referred, survivors_unique")
+                                "self_referred, survivors_unique, victims_supported")
     common(i)
     keyed(i)
     i.add_argument("--by", default="", help="comma-separated columns, e.g. province,gbv_type or district,month")

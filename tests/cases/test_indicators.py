@@ -160,3 +160,13 @@ def test_results_are_frozen_and_readable(linked):
         ind.name = "x"
     assert "help_received" in repr(ind) and "numerator" in repr(ind) and "<table" in ind._repr_html_()
     assert "Linked(" in repr(linked) and "survivors=3" in repr(linked)
+
+
+def test_victims_supported_counts_survivors_with_a_service_provided(linked):
+    # A: health provided at the SWC (incident 1); B: declined; C: no service -> 1 of 3 survivors
+    c = cell(linked.indicator("victims_supported", ci="clopper-pearson"))
+    assert (c["numerator"], c["denominator"]) == (1, 3)
+    q1 = cell(linked.indicator("victims_supported", period="2024-Q3"))
+    assert (q1["numerator"], q1["denominator"]) == (0, 1)  # only A (safe house unavailable) in Jul-Sep
+    by_sex = linked.indicator("victims_supported", by=["sex"])
+    assert cell(by_sex, sex="M")[["numerator", "denominator"]].tolist() == [0, 1]

@@ -16,7 +16,7 @@ survivor is often recorded by several of them. This module
 
 Counting rule: indicators count **linked incidents** — one incident of one survivor, however many
 agencies recorded it (records of the same survivor with the same incident date are one incident);
-``survivors_unique`` counts distinct survivors. Only valid records with consent to statistical use
+``survivors_unique`` and ``victims_supported`` count distinct survivors. Only valid records with consent to statistical use
 enter linkage and statistics; everything excluded is counted by reason in the report.
 
 >>> import gbvstats as gs

@@ -70,6 +70,9 @@ class Estimates:
     logit_se : numpy.ndarray or None
         Replicate designs only: the replicate standard error of logit(p), which R's
         ``svyciprop(method="logit")`` uses there (instead of the delta method).
+    glm_dispersion, glm_rows : numpy.ndarray or None
+        Proportions only: what R's ``svyciprop(method="likelihood")`` needs from the domain's
+        quasibinomial ``svyglm`` (dispersion of the Pearson residuals; rows of the model frame).
 
     Examples
     --------
@@ -107,6 +110,9 @@ class Estimates:
     where: str | None = None
     notes: tuple[str, ...] = field(default=())
     logit_se: np.ndarray | None = None
+    glm_dispersion: np.ndarray | None = None
+    glm_rows: np.ndarray | None = None
+    glm_naive_var: np.ndarray | None = None
 
     # ------------------------------------------------------------------ views
     @property
@@ -156,7 +162,8 @@ class Estimates:
         """
         level = self.level if level is None else level
         method = check_method(self.method if method is None else method, self.kind)
-        lo, hi = _interval(method, self.estimate, self.se, self.df, self.n, level, self.kind, self.logit_se)
+        lo, hi = _interval(method, self.estimate, self.se, self.df, self.n, level, self.kind, self.logit_se,
+                           self.glm_dispersion, self.glm_rows, self.glm_naive_var)
         new = dataclasses.replace(self, level=float(level), method=method, ci_low=lo, ci_high=hi)
         flags = _flags(new, self.rules, self.n)
         return dataclasses.replace(new, flag=flags.flags, reasons=flags.reasons)
@@ -363,14 +370,25 @@ def _domains(data: pd.DataFrame, by) -> tuple[np.ndarray, pd.DataFrame, tuple[st
     return dcodes.astype(np.int64), labels, tuple(cols)
 
 
-def _interval(method, est, se, df, n, level, kind, logit_se):
+def _interval(method, est, se, df, n, level, kind, logit_se, dispersion=None, glm_rows=None, naive_var=None):
     lo, hi = _ci(method, est, se, df, n, level, kind=kind)
+    if method == "likelihood" and dispersion is not None:
+        from .intervals import likelihood_interval
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se_logit = se / (est * (1 - est))
+            if logit_se is not None:
+                se_logit = np.where(np.isfinite(logit_se), logit_se, se_logit)
+        llo, lhi = likelihood_interval(est, se_logit, df, glm_rows, dispersion, level, naive_var)
+        inner = np.isfinite(llo) & np.isfinite(lhi)
+        lo = np.where(inner, llo, lo)
+        hi = np.where(inner, lhi, hi)
     if method == "logit" and logit_se is not None:
         # R's svyciprop(method="logit") on a replicate design: svyglm's replicate SE of logit(p)
         from scipy import special, stats
 
         q = stats.t.ppf(0.5 + float(level) / 2, np.maximum(df, 1.0))
-        inner = (est > 0) & (est < 1) & (logit_se > 0)
+        inner = (est > 0) & (est < 1) & (logit_se > 0) & np.isfinite(logit_se)
         with np.errstate(divide="ignore", invalid="ignore"):
             lp = special.logit(est)
             lo = np.where(inner, special.expit(lp - q * logit_se), lo)
@@ -535,7 +553,22 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
             "domains at 0% or 100% get the one-sided Korn-Graubard interval with n_eff = n (NCHS); "
             "R would return a zero-width or undefined interval"
         )
-    lo, hi = _interval(method, theta, se, df, n_d, level, kind, logit_se)
+    dispersion = glm_rows = None
+    if kind == "proportion":
+        # R's svyglm on the domain: prior weights w / mean(w) over the model frame's rows (the
+        # domain's rows; all rows of a calibrated design, whose subset keeps rows at weight 0)
+        glm_rows = np.full(D, float(nrow)) if design.calibration else n_d.astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            th = theta[dm]
+            # residuals.svyglm: (y - mu) sqrt(prior / sampling weight) / sqrt(V(mu)); the ratio is 1
+            r = (ym - th) / np.sqrt(th * (1 - th))
+            rbar = np.bincount(dm, weights=wm * r, minlength=D)[:D] / W_d
+            dispersion = (np.bincount(dm, weights=wm * (r - rbar[dm]) ** 2, minlength=D)[:D] / W_d
+                          * n_d / (n_d - 1))
+        naive_var = _irls_naive_var(ym, wm, dm, D, glm_rows, W_d, theta)
+    else:
+        naive_var = None
+    lo, hi = _interval(method, theta, se, df, n_d, level, kind, logit_se, dispersion, glm_rows, naive_var)
     est = Estimates(
         kind=kind,
         variable=label,
@@ -560,9 +593,54 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
         where=where if isinstance(where, str) else (None if where is None else "<mask>"),
         notes=tuple(notes),
         logit_se=logit_se,
+        glm_dispersion=dispersion,
+        glm_rows=glm_rows,
+        glm_naive_var=naive_var,
     )
     fl = _flags(est, rules, est.n)
     return dataclasses.replace(est, flag=fl.flags, reasons=fl.reasons)
+
+
+def _irls_naive_var(y, w, d, D, glm_rows, W_d, theta, epsilon=1e-8, maxit=25):
+    """R glm.fit's model-based intercept variance ``1 / sum(working weights)`` for every domain.
+
+    R's IRLS (binomial, logit link, prior weights ``w * glm_rows / W_d``) starts from
+    ``mustart = (W y + 0.5) / (W + 1)`` per row and stops when the deviance changes by less than
+    ``epsilon`` relatively; the working weights it returns are those of the last iterate before the
+    final update, so R's ``naive.cov`` differs from ``1 / (n p (1 - p))`` in the 6th digit. The
+    first step is per row (bincounts); later steps share one mu per domain (vectorised over domains).
+    """
+    from scipy import special
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        W = w * (glm_rows / W_d)[d]
+        mu0 = (W * y + 0.5) / (W + 1)
+        eta0 = special.logit(mu0)
+        ww = W * mu0 * (1 - mu0)
+        zz = eta0 + (y - mu0) / (mu0 * (1 - mu0))
+        sw = np.bincount(d, weights=ww, minlength=D)[:D]
+        beta = np.bincount(d, weights=ww * zz, minlength=D)[:D] / sw
+
+        def dev_rows(mu_rows):
+            return -2 * W * (y * np.log(mu_rows) + (1 - y) * np.log1p(-mu_rows))
+
+        devold = np.bincount(d, weights=dev_rows(mu0), minlength=D)[:D]
+        Y1 = glm_rows * theta
+        naive = 1.0 / sw
+        done = ~np.isfinite(beta) | (theta <= 0) | (theta >= 1)
+        for _ in range(maxit):  # IRLS iterations (a handful), vectorised over domains
+            mu = special.expit(beta)
+            dev = -2 * (Y1 * np.log(mu) + (glm_rows - Y1) * np.log1p(-mu))
+            conv = np.abs(dev - devold) / (np.abs(dev) + 0.1) < epsilon
+            done = done | conv
+            if done.all():
+                break
+            v = mu * (1 - mu)
+            step = ~done
+            naive = np.where(step, 1.0 / (glm_rows * v), naive)
+            beta = np.where(step, beta + (theta - mu) / v, beta)
+            devold = np.where(step, dev, devold)
+    return naive
 
 
 def _replicate_var(design, kind, y, x, rows, dm, D, theta):
@@ -596,8 +674,12 @@ def _replicate_var(design, kind, y, x, rows, dm, D, theta):
         from scipy import special
 
         with np.errstate(divide="ignore", invalid="ignore"):
-            lv = replicate_variance(special.logit(theta), special.logit(th).T, rep)
+            lt = special.logit(th)
+            lv = replicate_variance(special.logit(theta), np.where(np.isfinite(lt), lt, 0.0).T, rep)
         logit_se = np.sqrt(np.asarray(lv, dtype=np.float64))
+        # a replicate at 0% or 100% has no logit (R's glm then stops unconverged at an arbitrary
+        # large coefficient): use the delta method for that domain instead (documented departure)
+        logit_se[~np.isfinite(lt).all(axis=1)] = np.nan
     df = _replicate_domain_df(W[rows], dm, D, float(design.df), rows.shape[0] == n and D == 1)
     return var, df, logit_se
 

@@ -11,6 +11,11 @@ Methods (``CIMethod``):
 - ``wilson`` — Wilson score interval with ``n_eff = p (1 - p) / var`` and critical value ``t_df``.
 - ``wald`` — ``p +- z * se``; ``t`` — ``p +- t_df * se`` (R ``method="mean"``, ``confint(svymean)``).
 - ``clopper-pearson`` — exact binomial interval on the unweighted ``n``, for census counts.
+- ``asin`` — R ``method="asin"``: ``sin(asin(sqrt p) +- t_df * se / (2 sqrt(p (1 - p))))^2``, the angle
+  kept within [0, pi/2] (R lets it fold back, which can put a limit on the wrong side of p).
+- ``likelihood`` — R ``method="likelihood"``: the profile-likelihood interval of the quasibinomial
+  intercept with the design effect scaling of ``confint.svyglm``; needs the domain's binomial
+  deviance, so it is computed by :mod:`gbvstats.estimate` (here only its arguments are checked).
 
 Departures from R, all deliberate (see docs/estimation.md): a domain with df < 1 uses df = 1
 (R returns NaN); at p = 0 or p = 1 (se = 0) every proportion method except ``clopper-pearson``
@@ -39,15 +44,17 @@ __all__ = [
     "wald_interval",
     "t_interval",
     "clopper_pearson_interval",
+    "asin_interval",
 ]
 
 CIMethod = Literal[
-    "logit", "xlogit", "korn-graubard", "korn-graubard-nchs", "wilson", "wald", "t", "clopper-pearson"
+    "logit", "xlogit", "korn-graubard", "korn-graubard-nchs", "wilson", "wald", "t", "clopper-pearson",
+    "asin", "likelihood",
 ]
 CI_METHODS: tuple[str, ...] = get_args(CIMethod)
 #: methods that only make sense for a proportion (they use the binomial shape)
 PROPORTION_METHODS: tuple[str, ...] = (
-    "logit", "xlogit", "korn-graubard", "korn-graubard-nchs", "wilson", "clopper-pearson"
+    "logit", "xlogit", "korn-graubard", "korn-graubard-nchs", "wilson", "clopper-pearson", "asin", "likelihood"
 )
 _ALIASES = {"beta": "korn-graubard", "mean": "t", "kg": "korn-graubard", "z": "wald"}
 
@@ -131,6 +138,26 @@ def logit_interval(p, se, df, level=0.95):
         lp = special.logit(p)
         half = q * se / (p * (1 - p))
         return special.expit(lp - half), special.expit(lp + half)
+
+
+def asin_interval(p, se, df, level=0.95):
+    """R ``svyciprop(method="asin")``: a t interval for ``asin(sqrt(p))``, squared sine back.
+
+    Examples
+    --------
+    >>> lo, hi = asin_interval(0.2, 0.05, 30)
+    >>> round(float(lo), 4), round(float(hi), 4)
+    (0.1087, 0.3107)
+    """
+    p = np.asarray(p, dtype=np.float64)
+    se = np.asarray(se, dtype=np.float64)
+    q = stats.t.ppf(0.5 + _level(level) / 2, _df(df))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.arcsin(np.sqrt(p))
+        half = q * se / (2 * np.sqrt(p * (1 - p)))
+        lo = np.sin(np.clip(a - half, 0, np.pi / 2)) ** 2
+        hi = np.sin(np.clip(a + half, 0, np.pi / 2)) ** 2
+    return lo, hi
 
 
 def _beta_limits(x, n, alpha_low, alpha_high):
@@ -253,6 +280,11 @@ def confidence_interval(method, estimate, se, df, n, level=0.95, kind="proportio
         lo, hi = korn_graubard_interval(est, se, df, n, level, nchs=True)
     elif method == "wilson":
         lo, hi = wilson_interval(est, se, df, n, level)
+    elif method == "asin":
+        lo, hi = asin_interval(est, se, df, level)
+    elif method == "likelihood":
+        # placeholder shape; estimate.py replaces inner domains with the profile-likelihood limits
+        lo, hi = logit_interval(est, se, df, level)
     else:
         return clopper_pearson_interval(est, n, level)
     if kind == "proportion":
@@ -261,7 +293,7 @@ def confidence_interval(method, estimate, se, df, n, level=0.95, kind="proportio
             blo, bhi = _boundary_interval(est, n, df, level)
             lo = np.where(edge, blo, lo)
             hi = np.where(edge, bhi, hi)
-        if method in ("logit", "xlogit", "wilson"):
+        if method in ("logit", "xlogit", "wilson", "asin", "likelihood"):
             # se == 0 inside (0, 1): use the binomial n as the effective size (no zero width)
             flat = ~edge & (se <= 0)
             if flat.any():
@@ -269,3 +301,166 @@ def confidence_interval(method, estimate, se, df, n, level=0.95, kind="proportio
                 lo = np.where(flat, klo, lo)
                 hi = np.where(flat, khi, hi)
     return np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+
+
+def _fmm_spline_coefficients(x: np.ndarray, y: np.ndarray):
+    """R's ``spline(method="fmm")`` coefficients (Forsythe, Malcolm & Moler), for many curves at once.
+
+    ``x``, ``y``: (G, m) with the same m for every row. Returns b, c, d (G, m), as R's
+    ``spline_coef`` (``fmm_spline`` in R's splines.c).
+    """
+    G, n = x.shape
+    b = np.zeros((G, n))
+    c = np.zeros((G, n))
+    d = np.zeros((G, n))
+    if n < 2:
+        return b, c, d
+    if n < 3:
+        t = (y[:, 1] - y[:, 0]) / (x[:, 1] - x[:, 0])
+        b[:, 0] = b[:, 1] = t
+        return b, c, d
+    nm1 = n - 1
+    d[:, 0] = x[:, 1] - x[:, 0]
+    c[:, 1] = (y[:, 1] - y[:, 0]) / d[:, 0]
+    for i in range(1, nm1):  # loops over the spline's knots (<= 19), vectorised over domains
+        d[:, i] = x[:, i + 1] - x[:, i]
+        b[:, i] = 2.0 * (d[:, i - 1] + d[:, i])
+        c[:, i + 1] = (y[:, i + 1] - y[:, i]) / d[:, i]
+        c[:, i] = c[:, i + 1] - c[:, i]
+    b[:, 0] = -d[:, 0]
+    b[:, nm1] = -d[:, n - 2]
+    c[:, 0] = 0.0
+    c[:, nm1] = 0.0
+    if n > 3:
+        c0 = c[:, 2] / (x[:, 3] - x[:, 1]) - c[:, 1] / (x[:, 2] - x[:, 0])
+        cn = c[:, n - 2] / (x[:, nm1] - x[:, n - 3]) - c[:, n - 3] / (x[:, n - 2] - x[:, n - 4])
+        c[:, 0] = c0 * d[:, 0] * d[:, 0] / (x[:, 3] - x[:, 0])
+        c[:, nm1] = -cn * d[:, n - 2] * d[:, n - 2] / (x[:, nm1] - x[:, n - 4])
+    for i in range(1, n):
+        t = d[:, i - 1] / b[:, i - 1]
+        b[:, i] = b[:, i] - t * d[:, i - 1]
+        c[:, i] = c[:, i] - t * c[:, i - 1]
+    c[:, nm1] = c[:, nm1] / b[:, nm1]
+    for i in range(n - 2, -1, -1):
+        c[:, i] = (c[:, i] - d[:, i] * c[:, i + 1]) / b[:, i]
+    b[:, nm1] = (y[:, n - 1] - y[:, n - 2]) / d[:, n - 2] + d[:, n - 2] * (c[:, n - 2] + 2.0 * c[:, nm1])
+    for i in range(0, nm1):
+        b[:, i] = (y[:, i + 1] - y[:, i]) / d[:, i] - d[:, i] * (c[:, i + 1] + 2.0 * c[:, i])
+        d[:, i] = (c[:, i + 1] - c[:, i]) / d[:, i]
+        c[:, i] = 3.0 * c[:, i]
+    c[:, nm1] = 3.0 * c[:, nm1]
+    d[:, nm1] = d[:, n - 2]
+    return b, c, d
+
+
+def likelihood_interval(p, se_logit, df, n_rows, dispersion, level=0.95, naive_var=None):
+    """R ``svyciprop(method="likelihood")``: profile-likelihood interval of the logit intercept.
+
+    Reproduces ``confint.svyglm(method="likelihood", ddf=df)`` on an intercept-only quasibinomial
+    ``svyglm``: the deviance is profiled on R's grid (``MASS``-style, steps of ``zmax/5`` standard
+    errors, at most 9 each side), interpolated by R's FMM spline on ``3 m`` points and inverted
+    linearly at ``+- |t_{df, alpha/2}| sqrt(lambda)``, ``lambda`` = design over model variance.
+
+    Parameters
+    ----------
+    p : array
+        Domain proportions (0 < p < 1).
+    se_logit : array
+        Design standard error of logit(p).
+    df : array
+        Domain design df (< 1 taken as 1).
+    n_rows : array
+        Rows of the glm's model frame (the domain's rows; all rows for a calibrated design) — their
+        normalised prior weights sum to this.
+    dispersion : array
+        ``svyvar`` of the Pearson residuals (R ``summary.svyglm``).
+    naive_var : array, optional
+        The glm's model-based variance of the intercept (R ``naive.cov``); default the exact
+        ``1 / (n_rows p (1 - p))``. R's comes from the last IRLS iterate's weights.
+
+    Examples
+    --------
+    >>> lo, hi = likelihood_interval(11 / 14, 0.543228313872915, 7, 14, 1.076923076923)
+    >>> round(float(lo[0]), 6), round(float(hi[0]), 6)
+    (0.521812, 0.946044)
+    """
+    p = np.atleast_1d(np.asarray(p, dtype=np.float64))
+    D = p.shape[0]
+    se_b = np.broadcast_to(np.asarray(se_logit, dtype=np.float64), (D,))
+    df = np.broadcast_to(_df(df), (D,))
+    nr = np.broadcast_to(np.asarray(n_rows, dtype=np.float64), (D,))
+    disp = np.broadcast_to(np.asarray(dispersion, dtype=np.float64), (D,))
+    level = _level(level)
+    lo = np.full(D, np.nan)
+    hi = np.full(D, np.nan)
+    ok = (p > 0) & (p < 1) & (se_b > 0) & np.isfinite(se_b) & (nr > 1) & (disp > 0)
+    if not ok.any():
+        return lo, hi
+    p_, se_, df_, nr_, disp_ = p[ok], se_b[ok], df[ok], nr[ok], disp[ok]
+    beta = special.logit(p_)
+    if naive_var is None:
+        naive = 1.0 / (nr_ * p_ * (1 - p_))
+    else:
+        naive = np.broadcast_to(np.asarray(naive_var, dtype=np.float64), (D,))[ok]
+    lam = se_**2 / naive
+    qt = stats.t.ppf((1 - level) / 2, df_)
+    alpha = stats.norm.cdf(qt * np.sqrt(lam)) / 2
+    # sqrt(qf(alpha, 1, n - 1, upper)) = qt(alpha / 2, n - 1, upper); the t form stays accurate for
+    # the tiny alphas a large design effect gives (scipy's F quantile overflows to inf there)
+    zmax = stats.t.isf(alpha / 2, nr_ - 1)
+    step_size = zmax / 5 * se_
+    k = np.arange(1, 10, dtype=np.float64)
+    Y1 = nr_ * p_
+
+    def z_at(sgn):
+        b = beta[:, None] + sgn * k[None, :] * step_size[:, None]
+        mu = special.expit(b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = -2 * (Y1[:, None] * np.log(mu) + (nr_ - Y1)[:, None] * np.log1p(-mu))
+            dev0 = -2 * (Y1 * np.log(p_) + (nr_ - Y1) * np.log1p(-p_))
+        zz = np.maximum((dev - dev0[:, None]) / disp_[:, None], 0.0)
+        z = sgn * np.sqrt(zz)
+        # R: keep stepping while the previous |z| < zmax (step 1 always taken)
+        prev = np.concatenate([np.zeros((z.shape[0], 1)), np.abs(z[:, :-1])], axis=1)
+        keep = np.cumprod(prev < zmax[:, None], axis=1).astype(bool)
+        return b, z, keep
+
+    bl, zl, kl = z_at(-1.0)
+    bu, zu, ku = z_at(1.0)
+    nl, nu = kl.sum(axis=1), ku.sum(axis=1)
+    m = nl + nu + 1
+    cut = np.abs(qt) * np.sqrt(lam)  # qnorm(2 alpha) = qt sqrt(lambda)
+    out_lo = np.full(p_.shape[0], np.nan)
+    out_hi = np.full(p_.shape[0], np.nan)
+    for key in np.unique(np.stack([nl, nu], axis=1), axis=0):  # a few grid shapes, not domains
+        a, c_ = int(key[0]), int(key[1])
+        g = np.flatnonzero((nl == a) & (nu == c_))
+        x = np.concatenate([bl[g, :a][:, ::-1], beta[g, None], bu[g, :c_]], axis=1)
+        y = np.concatenate([zl[g, :a][:, ::-1], np.zeros((g.size, 1)), zu[g, :c_]], axis=1)
+        mm = a + c_ + 1
+        B, C, Dd = _fmm_spline_coefficients(x, y)
+        nout = 3 * mm
+        u = x[:, :1] + (x[:, -1:] - x[:, :1]) * np.linspace(0.0, 1.0, nout)[None, :]
+        # interval of each output point (x is uniform: index by arithmetic, clamp to the last knot)
+        h = (x[:, -1] - x[:, 0]) / (mm - 1)
+        idx = np.clip(np.floor((u - x[:, :1]) / h[:, None] + 1e-10).astype(int), 0, mm - 1)
+        rows = np.arange(g.size)[:, None]
+        dx = u - x[rows, idx]
+        val = y[rows, idx] + dx * (B[rows, idx] + dx * (C[rows, idx] + dx * Dd[rows, idx]))
+        order = np.argsort(val, axis=1, kind="stable")
+        vs = np.take_along_axis(val, order, axis=1)
+        us = np.take_along_axis(u, order, axis=1)
+        for target, out in ((-cut[g], out_lo), (cut[g], out_hi)):
+            j = (vs < target[:, None]).sum(axis=1)
+            inside = (j > 0) & (j < nout)
+            j0 = np.clip(j - 1, 0, nout - 1)
+            j1 = np.clip(j, 0, nout - 1)
+            v0, v1 = vs[rows[:, 0], j0], vs[rows[:, 0], j1]
+            x0, x1 = us[rows[:, 0], j0], us[rows[:, 0], j1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                res = np.where(v1 > v0, x0 + (target - v0) * (x1 - x0) / (v1 - v0), x0)
+            exact = vs[rows[:, 0], j1] == target
+            out[g] = np.where(inside | exact, res, np.nan)
+    lo[ok] = special.expit(out_lo)
+    hi[ok] = special.expit(out_hi)
+    return lo, hi

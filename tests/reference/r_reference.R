@@ -340,7 +340,7 @@ for (nm in names(cal)) {
   whole(nm, d, "mean", "sch_wide_yes")
   byd(nm, d, "mean", "api00", "stype")
   byd(nm, d, "mean", "api00", "awards")
-  if (!grepl("jk1", nm)) ciprops(nm, d, "awards_yes", by = "stype")
+  ciprops(nm, d, "awards_yes", by = "stype")
 }
 
 # ---- the example GBV survey --------------------------------------------------------------------------

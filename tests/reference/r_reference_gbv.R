@@ -4,6 +4,9 @@
 #   gbv       svydesign(id=~commune, strata=~stratum, weights=~weight, data=gbv)
 #   gbv_resp  subset(gbv, !is.na(gbv_any_12m))                            women who answered the items
 #   gbv_help  subset(gbv, gbv_any_12m == 1 & !is.na(sought_help_formal))  women subjected to GBV in 12m
+#   gbv2      svydesign(id=~commune+resp_id, strata=~stratum, fpc=~communes_in_stratum+commune_households,
+#             weights=~weight, data=gbv)   two stages, fpc at both (communes_in_stratum from the generator's
+#             population; treats the PPS first stage as SRS without replacement: an arithmetic check)
 # Domains are subsets of the full design (R keeps every PSU and stratum in the variance).
 gbv <- read.csv(gbv_file, stringsAsFactors = FALSE)
 dgbv <- svydesign(id = ~commune, strata = ~stratum, weights = ~weight, data = gbv)
@@ -20,3 +23,11 @@ ciprops("gbv_resp", dresp, "gbv_any_12m", by = "province")
 ciprops("gbv_help", dhelp, "sought_help_formal")
 ciprops("gbv_help", dhelp, "sought_help_formal", by = "province")
 ciprops("gbv_help", dhelp, "sought_help_formal", by = "district")
+dgbv2 <- svydesign(id = ~commune + resp_id, strata = ~stratum, fpc = ~communes_in_stratum + commune_households,
+                   weights = ~weight, data = gbv)
+dhelp2 <- subset(dgbv2, gbv_any_12m == 1 & !is.na(sought_help_formal))
+dresp2 <- subset(dgbv2, !is.na(gbv_any_12m))
+whole("gbv2_resp", dresp2, "mean", "gbv_any_12m")
+whole("gbv2_resp", dresp2, "total", "gbv_any_12m")
+byd("gbv2_resp", dresp2, "mean", "gbv_any_12m", "province")
+ciprops("gbv2_help", dhelp2, "sought_help_formal", by = "province")

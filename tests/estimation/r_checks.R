@@ -54,7 +54,7 @@ r <- svyratio(~api00, ~api99, dclus2)
 add("clus2_ratio", "svyratio(~api00, ~api99, dclus2)", "all", coef(r), SE(r))
 r <- svyby(~api00, ~stype, denominator = ~api99, dstrat, svyratio)
 add("strat_ratio_by", "svyby(~api00, ~stype, denominator=~api99, dstrat, svyratio)", r$stype, r[, 2], SE(r))
-for (meth in c("logit", "beta", "mean", "xlogit")) {
+for (meth in c("logit", "beta", "mean", "xlogit", "asin", "likelihood")) {
   r <- svyby(~yes, ~stype, dclus1, svyciprop, method = meth, vartype = c("se", "ci"))
   dfs <- sapply(levels(factor(apiclus1$stype)), function(s) degf(subset(dclus1, stype == s)))
   add(paste0("clus1_prop_", meth), paste0("svyby(~yes, ~stype, dclus1, svyciprop, method='", meth, "', vartype=c('se','ci'))"),

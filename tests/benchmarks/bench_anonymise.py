@@ -123,11 +123,15 @@ if task.get("mondrian"):
         key = tuple(r[c][0] if isinstance(r[c], list) else r[c] for c in task["qis"])
         parts[key] = parts.get(key, 0) + r["count"]
     sizes = list(parts.values())
-    generalised = 0
-    for key, size in parts.items():
-        for v in key:
-            if "," in str(v) or ("-" in str(v) and not str(v).lstrip("-").replace(".", "").isdigit()):
-                generalised += size
+    import re
+    rng = re.compile(r"^(-?[0-9.]+)-(-?[0-9.]+)$")
+
+    def gen(v):
+        v = str(v)
+        m = rng.match(v)
+        return "," in v or (m is not None and m.group(1) != m.group(2))
+
+    generalised = sum(size for key, size in parts.items() if any(gen(v) for v in key))
     out["mondrian"] = {"seconds": secs, "classes": len(sizes), "min_class": min(sizes),
                        "dm": sum(s * s for s in sizes), "records": sum(sizes), "generalised": generalised}
 json.dump(out, sys.stdout)

@@ -195,3 +195,24 @@ def test_wildcard_option_is_weaker_and_says_so():
     assert wild.risk_after.summary.semantics == "wildcard"
     with pytest.raises(SpecError, match="safe"):
         anonymise(d.assign(s=[0, 1] * 4 + [0]), ["a", "b"], k=3, sensitive=["s"], semantics="wildcard")
+
+
+def test_wide_keys_use_the_general_path():
+    rng = np.random.default_rng(2)
+    d = pd.DataFrame({f"c{j}": rng.integers(0, 1000, 60) for j in range(12)})
+    qis = list(d.columns)
+    out = anonymise(d, qis, k=3, method="heuristic")
+    assert published_sizes(out, qis).min() >= 3
+    assert len(out.log) == int(out.suppressed.to_numpy().sum())
+
+
+def test_spec_hierarchies_are_accepted():
+    from gbvstats.spec import Hierarchy
+
+    d = people(150, seed=4)
+    hier = {"age": Hierarchy("age", "bands", ((15.0, 25.0, 35.0, 50.0, 65.0), (15.0, 40.0, 65.0))),
+            "district": Hierarchy("district", "levels", ("province",))}
+    out = anonymise(d, ["district", "age", "ethnicity"], k=3, hierarchies=hier, recode={"age": 2, "district": 1})
+    assert set(out.data["age"].dropna()) <= {15.0, 40.0}
+    assert set(out.data["district"].dropna()) <= {92, 42}
+    assert out.parameters["recoded_from_column"] == {"district": "province"}

@@ -87,3 +87,23 @@ def test_errors_exit_2(survey_csv, tmp_path, monkeypatch, capsys):
                  "--quasi-identifiers", "distict", "--k", "3"]) == 2
     err = capsys.readouterr().err
     assert "did you mean 'district'" in err and SECRET not in err
+
+
+def test_example_survey_with_its_spec(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("GBV_CLI_KEY", SECRET)
+    out = tmp_path / "example.sav"
+    code = main(["anonymise", str(root / "surveys/example/community_2024.sav"), "--spec",
+                 str(root / "surveys/example/survey.toml"), "--out", str(out), "--key-env", "GBV_CLI_KEY",
+                 "--method", "heuristic", "--report", str(tmp_path / "r.md")])
+    assert code == 0
+    df, meta = pyreadstat.read_sav(str(out), user_missing=True)
+    assert not {"full_name", "phone", "birth_date"} & set(df.columns)
+    assert len(df) == 3136
+    qis = ["province", "district", "commune", "urban", "age", "ethnicity", "education", "marital"]
+    pub = df[qis].astype(str)
+    assert pub.groupby(qis).size().min() >= 3
+    assert meta.variable_value_labels["age"][-7.0] == "suppressed for confidentiality"
+    assert SECRET.encode() not in out.read_bytes()

@@ -110,3 +110,20 @@ def test_bad_input_errors():
 def test_repr_has_figures():
     text = repr(assess(tiny(), ["a", "b"], k=3))
     assert "3 records" in text and "k=3" in text
+
+
+def test_class_where_nobody_answered_is_not_a_violation():
+    d = pd.DataFrame({"a": [1, 1, 2, 2], "s": [np.nan, np.nan, 1.0, 0.0]})
+    rep = assess(d, ["a"], k=2, sensitive=["s"], l=2)
+    assert rep.frame["l_s"].tolist() == [0, 0, 2, 2]
+    assert not rep.frame["violates_l"].any() and not rep.frame["homogeneous"].any()
+
+
+def test_wide_keys_are_exact():
+    # 12 columns of 1000 codes: the mixed-radix key overflows 62 bits and is re-densified
+    rng = np.random.default_rng(0)
+    cols = {f"c{j}": rng.integers(0, 1000, 50) for j in range(12)}
+    d = pd.DataFrame(cols)
+    d = pd.concat([d, d.iloc[:5]], ignore_index=True)      # five duplicated records
+    rep = assess(d, list(cols), k=2)
+    assert rep.frame["fk"].tolist() == [2] * 5 + [1] * 45 + [2] * 5

@@ -168,6 +168,23 @@ class Estimates:
         flags = _flags(new, self.rules, self.n)
         return dataclasses.replace(new, flag=flags.flags, reasons=flags.reasons)
 
+    def plot(self, **kwargs):
+        """Forest plot of the domains (:func:`gbvstats.figures.forest_figure`; matplotlib is
+        imported there, on first use). Keyword arguments go to ``forest_figure``.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .figures import forest_figure
+
+        frame = self.frame
+        if not self.by:
+            frame = frame.assign(domain=self.variable)
+        label = self.by[-1] if self.by else "domain"
+        kwargs.setdefault("title", repr(self).splitlines()[0])
+        return forest_figure(frame, label=label, **kwargs)
+
     def __len__(self) -> int:
         return len(self.estimate)
 

@@ -177,3 +177,16 @@ def test_cli_estimate_csv(tmp_path, capsys):
     np.testing.assert_allclose(got["se"], want.se, rtol=1e-12)
     assert main(["estimate", str(src), "--var", "y", "--weights", "w", "--ci", "logit", "--where", "nope > 1"]) == 2
     assert "not in the data" in capsys.readouterr().err
+
+
+def test_plot_is_a_forest_figure_and_estimation_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = ("import sys, pandas as pd; from gbvstats.design import Design; "
+            "d = Design.from_frame(pd.DataFrame({'w': [1.0] * 4, 'y': [0, 1, 1, 0]}), weights='w'); "
+            "d.proportion('y').confidence_interval(method='likelihood'); print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+    fig = Design.from_frame(frame(), weights="w").proportion("y", by="g").plot()
+    assert len(fig.axes) == 1

@@ -16,12 +16,16 @@ survivor is often recorded by several of them. This module
 
 Counting rule: indicators count **linked incidents** — one incident of one survivor, however many
 agencies recorded it (records of the same survivor with the same incident date are one incident);
-``survivors_unique`` and ``victims_supported`` count distinct survivors. Only valid records with consent to statistical use
-enter linkage and statistics; everything excluded is counted by reason in the report.
+``survivors_unique`` and ``victims_supported`` count distinct survivors. Only valid records with
+consent to statistical use enter linkage and statistics; everything excluded is counted by reason.
 
 >>> import gbvstats as gs
->>> cases = gs.read_cases(["surveys/example/cases/police_2024.csv"],
-...                       schema="surveys/example/cases.toml")   # doctest: +SKIP
+>>> cases = gs.read_cases(["surveys/example/cases/police_2024.csv"], schema="surveys/example/cases.toml",
+...                       warn=False)
+>>> cases.report.rows_read == cases.report.rows_kept + cases.report.excluded_total
+True
+
+See docs/cases.md for the rules and their reasons.
 """
 
 from __future__ import annotations
@@ -698,10 +702,10 @@ def validate_frames(frames: Sequence[tuple[str, str | None, pd.DataFrame]], sche
     >>> report.rows_kept
     1
     """
-    return _validate_coded([(label, sheet, _table_from_frame(df)) for label, sheet, df in frames], schema)
+    return _validate_tables([(label, sheet, _table_from_frame(df)) for label, sheet, df in frames], schema)
 
 
-def _validate_coded(files: Sequence[tuple[str, str | None, object]], schema: CaseSchema,
+def _validate_tables(files: Sequence[tuple[str, str | None, object]], schema: CaseSchema,
                     ) -> tuple[pd.DataFrame, ValidationReport]:
     """Every column arrives factorised (codes + distinct values); checks run on the distinct values
     and are spread to rows by integer codes: no per-row Python work."""
@@ -956,7 +960,7 @@ def read_cases(files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         frames.append((str(path), used_sheet, df))
     if problems:
         raise DataError("the case files cannot be read:\n  " + "\n  ".join(problems))
-    records, report = _validate_coded(frames, sch)
+    records, report = _validate_tables(frames, sch)
     if warn and report.excluded_total:
         warnings.warn(f"{report.excluded_total} of {report.rows_read} case rows excluded "
                       f"({dict(report.excluded)}); see .report", ExclusionWarning, stacklevel=2)
@@ -1467,7 +1471,7 @@ def _by_columns(frame: pd.DataFrame, by: list[str], schema: CaseSchema, period: 
             cols[b] = pd.Categorical(vals, categories=cats)
             continue
         if b not in frame.columns:
-            options = [c for c in frame.columns if c not in ("survivor_id", "incident", "record_id")] + [
+            options = [c for c in frame.columns if c not in ("survivor_id", "incident")] + [
                 "year", "quarter", "month"]
             raise SpecError(f"by column {b!r} is not available{close_matches(b, options)}; choose from {options}")
         s = frame[b]

@@ -465,6 +465,9 @@ def _read_csv_table(path: Path):
         quoted_strings_can_be_null=True))
 
 
+_CASE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet")
+
+
 def _read_one(path: Path, sheet: str | None, schema_sheet: str | None):
     """Read one agency file as an arrow table of dictionary-encoded text columns, and the sheet used."""
     if not path.exists():
@@ -912,7 +915,8 @@ def read_cases(files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     Parameters
     ----------
     files : path or list of paths
-        ``.csv`` (UTF-8), ``.xlsx`` (the sheet named in the schema, or ``sheet``) or ``.parquet``.
+        ``.csv`` (UTF-8), ``.xlsx`` (the sheet named in the schema, or ``sheet``) or ``.parquet``;
+        a folder stands for every such file in it.
         One agency may span several files; a file may hold several agencies (the ``agency`` column).
     schema : path or CaseSchema
         The case schema TOML (see ``surveys/example/cases.toml``).
@@ -943,7 +947,17 @@ def read_cases(files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     True
     """
     sch = schema if isinstance(schema, CaseSchema) else load_schema(schema)
-    paths = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+    given = [files] if isinstance(files, (str, os.PathLike)) else list(files)
+    paths: list[Path] = []
+    for g in given:  # a folder stands for the case files in it
+        p = Path(g)
+        if p.is_dir():
+            inside = sorted(q for q in p.iterdir() if q.suffix.lower() in _CASE_SUFFIXES and not q.name.startswith("."))
+            if not inside:
+                raise ReadError(f"folder {str(p)!r} holds no case files ({', '.join(_CASE_SUFFIXES)})")
+            paths.extend(inside)
+        else:
+            paths.append(p)
     if not paths:
         raise SpecError("read_cases needs at least one case file")
     frames = []

@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="cases_command", metavar="ACTION")
 
     def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("files", nargs="+", help="agency case files: .csv (UTF-8), .xlsx, .parquet")
+        q.add_argument("files", nargs="+", help="agency case files (.csv UTF-8, .xlsx, .parquet) or folders of them")
         q.add_argument("--schema", required=True, help="case schema (TOML), e.g. surveys/example/cases.toml")
         q.add_argument("--sheet", help="Excel sheet holding the records (default: the schema's `sheet`)")
 

@@ -158,3 +158,7 @@ def test_every_indicator_runs_on_the_example(linked):
     surv = linked.indicator("survivors_unique", by=["district"], period="2024").frame["numerator"].sum()
     assert surv == linked.n_survivors
     assert np.isclose(linked.indicator("time_to_report").frame["value"].sum(), 1.0)
+
+
+def test_a_folder_stands_for_its_case_files():
+    assert _read(EXAMPLE / "cases").report.rows_read == _read(FILES).report.rows_read

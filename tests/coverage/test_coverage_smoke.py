@@ -68,3 +68,28 @@ def test_committed_table_matches_committed_results():
         cells = [c.strip() for c in line.strip("|").split("|")[1:]]
         want = table[table["method"] == method].sort_values(["n_target", "p"])["coverage"]
         assert cells == [f"{v:.3f}" for v in want], method
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 7), st.booleans(),
+                          st.floats(0, 200), st.floats(0, 1)), min_size=1, max_size=60))
+def test_summary_counts_every_interval_once(cells):
+    """Every (domain, p, method) record lands in exactly one cell; coverage is the share covered there."""
+    study = _study()
+    recs = pd.DataFrame([{
+        "rep": i, "domain": f"n{study.DOMAIN_SIZES[d]}", "p": study.TRUE_P[p], "method": study.METHODS[m],
+        "estimate": est, "n": 10, "n_eff": neff, "df": 5.0, "covered": cov, "width": 0.1, "valid": True,
+    } for i, (d, p, m, cov, neff, est) in enumerate(cells)])
+    truth = pd.DataFrame([{"n": n, "p": p, "domain": f"n{n}", "N": 100, "true": p}
+                          for n in study.DOMAIN_SIZES for p in study.TRUE_P])
+    out = study.summarise(recs, truth)
+    assert out["reps"].sum() == len(recs)
+    assert (out["reps_neff30"] <= out["reps"]).all()
+    for r in out.itertuples():
+        sel = recs[(recs["domain"] == f"n{r.n_target}") & (recs["p"] == r.p) & (recs["method"] == r.method)]
+        assert r.reps == len(sel)
+        assert r.coverage == sel["covered"].mean()
+        assert r.reps_neff30 == int((sel["n_eff"] >= 30).sum())

@@ -1134,9 +1134,8 @@ def _link(cases: CaseRecords, fields: list[str], key: Key) -> Linked:
     n_groups = int(grp.max()) + 1 if grp.size else 0
     _, first_idx = np.unique(grp, return_index=True)
     rep = pos_c[first_idx]
-    joined = uniques[0][codes[0, rep]].astype(str)
-    for j in range(1, len(fields)):
-        joined = joined + "\x1f" + uniques[j][codes[j, rep]].astype(str)
+    parts = [np.asarray(uniques[j], dtype=object)[codes[j, rep]] for j in range(len(fields))]
+    joined = ["\x1f".join(t) for t in zip(*parts)]  # once per distinct survivor
     hexes, order_key = _hmac_many(joined, key, "gbvstats.cases.survivor|" + "|".join(fields))
     order = np.argsort(order_key, kind="stable")
     rank = np.empty(n_groups, dtype=np.int64)

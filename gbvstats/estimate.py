@@ -430,9 +430,12 @@ def _flags(est: "Estimates", rules, n):
     fl = apply_rules(cols, rules)
     empty = np.asarray(n) == 0
     if empty.any():
-        flags = tuple("suppress" if e else f for e, f in zip(empty, fl.flags))
-        reasons = tuple(("no cases in the domain",) if e else r for e, r in zip(empty, fl.reasons))
-        return dataclasses.replace(fl, flags=flags, reasons=reasons)
+        flags = np.asarray(fl.flags, dtype=object)
+        flags[empty] = "suppress"
+        reasons = np.empty(len(fl.reasons), dtype=object)
+        reasons[:] = list(fl.reasons)
+        reasons[np.flatnonzero(empty)] = [("no cases in the domain",)] * int(empty.sum())
+        return dataclasses.replace(fl, flags=tuple(flags.tolist()), reasons=tuple(reasons.tolist()))
     return fl
 
 
@@ -548,6 +551,11 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
             tv = taylor_variance(design, z, d, D)
         var, df = tv.variance, tv.df.astype(np.float64)
     var = np.where(n_d > 0, np.maximum(var, 0.0), np.nan)
+    # round-off: a variance that is zero in exact arithmetic (every PSU with the same domain
+    # proportion) comes out as ~1e-33; below (1e-12 * estimate)^2 it is taken as exactly zero, so
+    # n_eff and the intervals do not depend on the order of the rows
+    with np.errstate(invalid="ignore"):
+        var = np.where(var <= (1e-12 * np.abs(theta)) ** 2, np.where(np.isnan(var), np.nan, 0.0), var)
     se = np.sqrt(var)
 
     # design effects (R svymean/svytotal/svyratio deff=TRUE and deff="replace")

@@ -264,9 +264,13 @@ def apply_rules(frame, rules) -> Flags:
         severity = np.where(m, np.maximum(severity, _SEVERITY[rule.action]), severity)
         hits.append(m)
     flags = tuple(np.asarray(ACTIONS, dtype=object)[severity].tolist())
-    if hits:
+    if hits and n:
+        # one reasons tuple per distinct pattern of matching rules (a handful), then indexed per row
         H = np.column_stack(hits)
-        reasons = tuple(tuple(r.reason for r, h in zip(rs.rules, row) if h) for row in H.tolist())
+        patterns, which = np.unique(H, axis=0, return_inverse=True)
+        per_pattern = np.empty(len(patterns), dtype=object)
+        per_pattern[:] = [tuple(r.reason for r, h in zip(rs.rules, row) if h) for row in patterns.tolist()]
+        reasons = tuple(per_pattern[np.asarray(which).reshape(-1)].tolist())
     else:
         reasons = tuple(() for _ in range(n))
     return Flags(flags=flags, reasons=reasons, rule_set=rs.name)

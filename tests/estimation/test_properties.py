@@ -41,6 +41,7 @@ def designs(draw, with_fpc=None):
     df["b"] = (rng.random(n) < 0.4).astype(float)
     df["dom"] = rng.integers(0, 3, n)
     df["in_where"] = rng.random(n) < 0.7
+    df.loc[0, "in_where"] = True  # a `where` that selects nobody is an error (tested elsewhere)
     return df, fpc
 
 
@@ -160,3 +161,34 @@ def test_dense_score_path_equals_sparse_path(arg):
     b = taylor_variance(des, Z, d, 3)
     np.testing.assert_allclose(a.variance, b.variance, rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(a.df, b.df)
+
+
+@SETTINGS
+@given(designs(), st.integers(0, 2**31 - 1))
+def test_rows_in_equal_rows_used_plus_rows_reported(arg, seed):
+    import warnings
+
+    df, _ = arg
+    rng = np.random.default_rng(seed)
+    df = df.assign(y=np.where(rng.random(len(df)) < 0.2, np.nan, df["y"]),
+                   dom=np.where(rng.random(len(df)) < 0.1, np.nan, df["dom"]))
+    des = Design.from_frame(df, weights="w", strata="st", psu="psu", lonely_psu="remove")
+    usable = df["in_where"] & df["dom"].notna() & df["y"].notna()
+    if not usable.any():  # nothing left to estimate: a clear error, not an empty table
+        import pytest
+
+        from gbvstats.errors import DesignError
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(DesignError, match="no respondent"):
+                des.mean("y", where="in_where", by="dom")
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = des.mean("y", where="in_where", by="dom")
+    in_where = int(df["in_where"].sum())
+    no_label = int((df["in_where"] & df["dom"].isna()).sum())
+    assert int(e.n.sum()) + int(e.excluded["n_missing"].sum()) + no_label == in_where
+    if no_label:
+        assert any(f"{no_label} row(s) with a missing value in dom" in n for n in e.notes)

@@ -68,6 +68,8 @@ def feasible_intervals(
     targets: np.ndarray | None = None,
     *,
     duals: bool = False,
+    required_low: np.ndarray | None = None,
+    required_high: np.ndarray | None = None,
 ) -> Intervals:
     """Attacker's feasible interval of each target cell given the published cells.
 
@@ -83,6 +85,10 @@ def feasible_intervals(
         Suppressed cells to audit (default: all suppressed cells).
     duals : bool
         Keep the equality multipliers of the LP behind each bound.
+    required_low, required_high : ndarray, optional
+        Per target, the bounds the interval must reach (NaN: none). A bound is proven from other
+        LPs' solutions only when it meets its requirement; a failing bound always gets its own LP
+        (and multipliers).
 
     Returns
     -------
@@ -121,56 +127,91 @@ def feasible_intervals(
     # cells are non-negative and no cell exceeds the grand total; a bound far above that is
     # reached only when the cell is truly unbounded (grand total suppressed) -> reported as inf
     finite_total = float(np.nansum(np.abs(value)))
-    big = 2.0 * finite_total + 1.0
+    # A bounded cell never exceeds the sum of all cells; the LPs cap cells at 4x that, so a
+    # maximum above the sum means the cell is unbounded (e.g. the grand total is suppressed)
+    unbounded_above = finite_total + 1.0
+    big = 4.0 * finite_total + 4.0
 
     k, col_lab, row_lab = _components(A_red)
     t_local = pos[targets]
     t_comp = col_lab[t_local]
-    # round r audits the r-th target (in the given order) of every component
-    order = np.lexsort((np.arange(targets.size), t_comp))
-    sorted_comp = t_comp[order]
-    start = np.searchsorted(sorted_comp, sorted_comp, side="left")
-    rank = np.empty(targets.size, dtype=np.int64)
-    rank[order] = np.arange(targets.size) - start
+    T = targets.size
+    req_lo = np.full(T, np.nan) if required_low is None else np.asarray(required_low, dtype=float)
+    req_hi = np.full(T, np.nan) if required_high is None else np.asarray(required_high, dtype=float)
 
-    low = np.full(targets.size, np.nan)
-    high = np.full(targets.size, np.nan)
+    # Simple upper bounds: in a relation whose suppressed cells all have the same sign, each of
+    # them is at most (published part) / sign, because the others are >= 0. When an LP solution
+    # reaches that bound (or 0 from below) the cell's maximum (minimum) is proven without its own LP.
+    upper = np.full(S.size, np.inf)
+    if A_red.nnz:
+        coo = A_red.tocoo()
+        pos_cnt = np.bincount(coo.row, weights=coo.data > 0, minlength=A_red.shape[0])
+        neg_cnt = np.bincount(coo.row, weights=coo.data < 0, minlength=A_red.shape[0])
+        one_sign = (pos_cnt == 0) | (neg_cnt == 0)
+        sel = one_sign[coo.row]
+        bound = b_red[coo.row[sel]] / coo.data[sel]
+        np.minimum.at(upper, coo.col[sel], bound)
+    run_min = np.full(S.size, np.inf)
+    run_max = np.full(S.size, -np.inf)
+
+    low = np.full(T, np.nan)
+    high = np.full(T, np.nan)
+    known = {1.0: np.zeros(T, dtype=bool), -1.0: np.zeros(T, dtype=bool)}
     d_low: dict | None = {} if duals else None
     d_high: dict | None = {} if duals else None
     n_lp = 0
     A_red_csc = A_red.tocsc()
-    for r in range(int(rank.max()) + 1):
-        pick = np.flatnonzero(rank == r)
-        comps = t_comp[pick]
-        active_comp = np.zeros(k, dtype=bool)
-        active_comp[comps] = True
-        cols = np.flatnonzero(active_comp[col_lab])
-        rows = np.flatnonzero(active_comp[row_lab])
-        sub = A_red_csc[:, cols].tocsr()[rows]
-        colpos = np.full(S.size, -1, dtype=np.int64)
-        colpos[cols] = np.arange(cols.size)
-        c = np.zeros(cols.size)
-        c[colpos[t_local[pick]]] = 1.0
-        comp_of_row = row_lab[rows]
+    while not (known[1.0].all() and known[-1.0].all()):
         for sign, out, store in ((1.0, low, d_low), (-1.0, high, d_high)):
+            pending = np.flatnonzero(~known[sign])
+            if not pending.size:
+                continue
+            # the first pending target (in the given order) of every component
+            _, first = np.unique(t_comp[pending], return_index=True)
+            pick = pending[first]
+            comps = t_comp[pick]
+            active_comp = np.zeros(k, dtype=bool)
+            active_comp[comps] = True
+            cols = np.flatnonzero(active_comp[col_lab])
+            rows = np.flatnonzero(active_comp[row_lab])
+            colpos = np.full(S.size, -1, dtype=np.int64)
+            colpos[cols] = np.arange(cols.size)
+            c = np.zeros(cols.size)
+            c[colpos[t_local[pick]]] = sign
             if rows.size:
-                res = linprog(sign * c, A_eq=sub, b_eq=b_red[rows], bounds=(0, big),
+                sub = A_red_csc[:, cols].tocsr()[rows]
+                res = linprog(c, A_eq=sub, b_eq=b_red[rows], bounds=(0, big),
                               method="highs-ds", options=_OPTIONS)
             else:
-                res = linprog(sign * c, bounds=(0, big), method="highs-ds", options=_OPTIONS)
+                res = linprog(c, bounds=(0, big), method="highs-ds", options=_OPTIONS)
             n_lp += 1
             if res.status != 0:  # pragma: no cover - published data are consistent by construction
                 raise DisclosureError(f"the audit LP failed ({res.message}); please report this")
-            xs = res.x[colpos[t_local[pick]]]
-            out[pick] = xs
-            if store is not None and rows.size:
-                marg = np.asarray(res.eqlin.marginals)
+            out[pick] = res.x[colpos[t_local[pick]]]
+            known[sign][pick] = True
+            run_min[cols] = np.minimum(run_min[cols], res.x)
+            run_max[cols] = np.maximum(run_max[cols], res.x)
+            if store is not None:
+                comp_of_row = row_lab[rows]
+                marg = np.asarray(res.eqlin.marginals) if rows.size else np.zeros(0)
                 for p_, comp in zip(pick, comps):
                     sel = comp_of_row == comp
                     store[int(targets[p_])] = (rows_touching[rows[sel]], marg[sel].copy())
-            elif store is not None:
-                for p_ in pick:
-                    store[int(targets[p_])] = (np.zeros(0, dtype=np.int64), np.zeros(0))
-    high = np.where(high >= big * (1 - 1e-9) - 1e-6, np.inf, high)
+            # certificates for the targets still pending (only where they meet the requirement,
+            # so that a failing cell always gets its own LP and multipliers)
+            lo_pend = np.flatnonzero(~known[1.0])
+            ok = (run_min[t_local[lo_pend]] <= 1e-9) & ~(req_lo[lo_pend] < -1e-9)
+            low[lo_pend[ok]] = 0.0
+            known[1.0][lo_pend[ok]] = True
+            hi_pend = np.flatnonzero(~known[-1.0])
+            reach = run_max[t_local[hi_pend]]
+            ub = upper[t_local[hi_pend]]
+            at_bound = np.isfinite(ub) & (reach >= np.where(np.isfinite(ub), ub, 0) * (1 - 1e-9) - 1e-7)
+            at_big = reach > unbounded_above
+            val = np.where(at_big, big, ub)
+            ok = (at_bound | at_big) & ~(val < req_hi[hi_pend] - 1e-9)
+            high[hi_pend[ok]] = val[ok]
+            known[-1.0][hi_pend[ok]] = True
+    high = np.where(high > unbounded_above, np.inf, high)
     low = np.maximum(low, 0.0)
     return Intervals(targets, low, high, n_lp, d_low, d_high)

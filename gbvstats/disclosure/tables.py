@@ -637,21 +637,26 @@ def _singleton_cuts(P: _Problem, cuts: _Cuts) -> None:
     """Singleton problem: a single contributor of a suppressed cell in a relation where the only
     other suppressed cell is a primary single contributor could subtract himself; require a third."""
     r, i, si, s, ss, pair_id = _row_pairs(P.A, P.primary & P.singleton)
-    keep = P.singleton[s] & ~P.fixed[s]
+    A = P.A.tocsr()
+    # a relation of two cells (a total with one part) holds the same people twice: nothing to add
+    keep = P.singleton[s] & ~P.fixed[s] & (np.diff(A.indptr)[r] > 2)
     r, i, s = r[keep], i[keep], s[keep]
     if not r.size:
         return
     # constraint: sum_{j in row, j not in {i, s}} x_j - x_s >= 0
-    A = P.A.tocsr()
     length = np.diff(A.indptr)[r]
     rep = np.repeat(np.arange(r.size), length)
     offs = np.arange(rep.size) - np.repeat(np.cumsum(length) - length, length)
     cols = A.indices[np.repeat(A.indptr[r], length) + offs]
     ok = (cols != i[rep]) & (cols != s[rep]) & ~P.fixed[cols]
-    rows = np.concatenate([rep[ok], np.arange(r.size)])
-    cols = np.concatenate([cols[ok], s])
-    vals = np.concatenate([np.ones(int(ok.sum())), -np.ones(r.size)])
-    cuts.add(rows, cols, vals, np.zeros(r.size))
+    has_third = np.bincount(rep[ok], minlength=r.size) > 0
+    ok &= has_third[rep]
+    renum = np.cumsum(has_third) - 1
+    rows = np.concatenate([renum[rep[ok]], renum[np.flatnonzero(has_third)]])
+    cols = np.concatenate([cols[ok], s[has_third]])
+    vals = np.concatenate([np.ones(int(ok.sum())), -np.ones(int(has_third.sum()))])
+    if has_third.any():
+        cuts.add(rows, cols, vals, np.zeros(int(has_third.sum())))
 
 
 def _dual_cut(P: _Problem, i: int, direction: str, rows: np.ndarray, y: np.ndarray):
@@ -677,9 +682,11 @@ def _failures(P: _Problem, suppressed: np.ndarray, duals: bool):
     # intervals are the final audit
     sup = np.flatnonzero(suppressed)
     targets = sup[np.lexsort((sup, ~P.primary[sup]))]
-    iv = feasible_intervals(P.A, P.value, suppressed, targets, duals=duals)
     a = P.value[targets]
     prim = P.primary[targets]
+    iv = feasible_intervals(P.A, P.value, suppressed, targets, duals=duals,
+                            required_low=np.where(prim, a - P.lpl[targets], np.nan),
+                            required_high=np.where(prim, a + P.upl[targets], np.nan))
     low_fail = prim & (iv.low > a - P.lpl[targets] + 1e-6)
     high_fail = prim & (iv.high < a + P.upl[targets] - 1e-6)
     return iv, targets, low_fail, high_fail
@@ -694,7 +701,7 @@ def _singleton_violations(P: _Problem, suppressed: np.ndarray):
     ps = np.bincount(row_of, weights=sup & P.primary[A.indices] & P.singleton[A.indices],
                      minlength=A.shape[0])
     ss = np.bincount(row_of, weights=sup & P.singleton[A.indices], minlength=A.shape[0])
-    return np.flatnonzero((n_sup == 2) & (ps >= 1) & (ss == 2))
+    return np.flatnonzero((n_sup == 2) & (ps >= 1) & (ss == 2) & (np.diff(A.indptr) > 2))
 
 
 def _hypercube_start(P: _Problem, model_dims, node, suppressed: np.ndarray) -> None:
@@ -783,6 +790,8 @@ def _master(P: _Problem, cuts: _Cuts, time_limit: float) -> np.ndarray:
     support[np.unique(M.indices)] = True
     support |= P.primary
     cols = np.flatnonzero(support)
+    if not cols.size:
+        return np.zeros(n, dtype=bool)
     Ms = M[:, cols]
     lb = np.where(P.primary[cols], 1.0, 0.0)
     ub = np.where(P.fixed[cols] & ~P.primary[cols], 0.0, 1.0)

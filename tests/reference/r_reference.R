@@ -21,6 +21,8 @@
 #   dclus1_nofpc svydesign(id=~dnum, weights=~pw, data=apiclus1)
 #   dclus2      svydesign(id=~dnum+snum, weights=~pw, fpc=~fpc1+fpc2, data=apiclus2)
 #   dclus2_nofpc svydesign(id=~dnum+snum, weights=~pw, data=apiclus2)
+#   dstrat2_<policy> svydesign(id=~psu2+snum, strata=~stype, fpc=~fpc1+fpc2, weights=~pw, data=apistrat2)
+#               stratified two-stage with lonely units at stage 2 (see that section), every lonely policy
 #   dlonely     svydesign(id=~1, strata=~stratum_l, weights=~pw, data=apistrat_lonely)
 #               apistrat_lonely.csv = apistrat with the H school of smallest snum moved to its own stratum "L"
 #               (a planted singleton stratum), under options(survey.lonely.psu = fail/remove/certainty/
@@ -239,6 +241,39 @@ ciprops("dstrat", dstrat, "zero_in_HM", by = "stype")
 ciprops("dstrat", dstrat, "all_in_E", by = "stype")
 ciprops("dclus1", dclus1, "zero_in_HM", by = "stype")
 ciprops("dclus1", dclus1, "all_in_E", by = "stype")
+
+# ---- lonely units at the second stage ---------------------------------------------------------------
+# apistrat2.csv = apistrat with psu2 = stype-dnum (districts nested in strata), fpc1 = 3 x the number of
+# sampled districts in the stratum, fpc2 = 4 x the number of sampled schools in the district: synthetic
+# population sizes, so that most districts have a single sampled school at stage 2 (a lonely unit).
+st2 <- apistrat
+st2$psu2 <- paste(st2$stype, st2$dnum, sep = "-")
+st2$fpc1 <- 3 * ave(match(st2$psu2, unique(st2$psu2)), st2$stype, FUN = function(x) length(unique(x)))
+st2$fpc2 <- 4 * ave(st2$snum, st2$psu2, FUN = length)
+write.csv(st2[, setdiff(names(st2), c("sch_wide_yes", "awards_yes", "both_yes", "zero_in_HM", "all_in_E"))],
+          file.path(dd, "apistrat2.csv"), row.names = FALSE)
+st2 <- prep(rd("apistrat2.csv"))
+for (opt in c("fail", "remove", "certainty", "adjust", "average")) {
+  options(survey.lonely.psu = opt)
+  dn <- paste0("dstrat2_", opt)
+  d <- svydesign(id = ~psu2 + snum, strata = ~stype, fpc = ~fpc1 + fpc2, weights = ~pw, data = st2)
+  if (opt == "fail") {
+    msg <- tryCatch({ svymean(~api00, d); "no error" }, error = function(e) conditionMessage(e))
+    add(paste0(dn, ":mean:api00:error"), dn, "error", "api00", call = "svymean(~api00, dstrat2)", note = msg)
+    next
+  }
+  note <- ""
+  r <- withCallingHandlers(svymean(~api00, d), warning = function(w) { note <<- conditionMessage(w); invokeRestart("muffleWarning") })
+  if (any(is.na(SE(r)))) {
+    add(paste0(dn, ":mean:api00:na"), dn, "na", "api00", estimate = coef(r), se = SE(r),
+        call = "svymean(~api00, dstrat2)", note = paste("R returns NA", note))
+    next
+  }
+  whole(dn, d, "mean", "api00")
+  whole(dn, d, "total", "api.stu")
+  byd(dn, d, "mean", "api00", "sch.wide")
+}
+options(survey.lonely.psu = "fail")
 
 # ---- lonely PSU --------------------------------------------------------------------------------------
 lonely <- apistrat

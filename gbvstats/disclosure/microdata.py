@@ -1008,7 +1008,8 @@ def anonymise(
             lev = levels[v][lv - 1]
             new = lev.values
             old = df[v]
-            changed = np.flatnonzero(~((old == new) | (old.isna() & new.isna())).to_numpy(dtype=bool))
+            same = old.to_numpy(dtype=object) == new.to_numpy(dtype=object)  # types may differ (str -> code)
+            changed = np.flatnonzero(~(same | (old.isna() & new.isna()).to_numpy(dtype=bool)))
             total_recoded += changed.size
             log_parts.append(_log_frame(changed, v, old.to_numpy(dtype=object)[changed],
                                         new.to_numpy(dtype=object)[changed],

@@ -1132,7 +1132,9 @@ def _link(cases: CaseRecords, fields: list[str], key: Key) -> Linked:
     grp, _ = pd.factorize(combined[pos_c])
     grp = np.asarray(grp, dtype=np.int64)
     n_groups = int(grp.max()) + 1 if grp.size else 0
-    _, first_idx = np.unique(grp, return_index=True)
+    # pd.factorize numbers groups in order of first appearance: a group starts where the running max grows
+    running = np.maximum.accumulate(np.concatenate([[-1], grp[:-1]])) if grp.size else grp
+    first_idx = np.flatnonzero(grp > running)
     rep = pos_c[first_idx]
     parts = [np.asarray(uniques[j], dtype=object)[codes[j, rep]] for j in range(len(fields))]
     joined = ["\x1f".join(t) for t in zip(*parts)]  # once per distinct survivor
@@ -1160,8 +1162,8 @@ def _link(cases: CaseRecords, fields: list[str], key: Key) -> Linked:
     # 3. possible matches: distinct survivors agreeing on every key field but one
     first_row = np.full(n_surv, -1, dtype=np.int64)
     if n:
-        _, fr = np.unique(sc, return_index=True)
-        first_row[:] = fr
+        first_row[:] = n
+        np.minimum.at(first_row, sc, np.arange(n, dtype=np.int64))
     s_codes = codes[:, first_row] if n else np.zeros((len(fields), 0), np.int64)
     pairs = []
     if len(fields) >= 2 and n_surv > 1:
@@ -1196,6 +1198,21 @@ def _link(cases: CaseRecords, fields: list[str], key: Key) -> Linked:
     out["key_complete"] = complete
     out["age_band"] = _band(out["age"].to_numpy(dtype=float), AGE_BANDS)
     return Linked.build(out, sc, pm, schema, fields)
+
+
+def _sort_order(*keys: np.ndarray) -> np.ndarray:
+    """Stable order by several integer keys, most significant first: one int64 sort when they fit."""
+    n = len(keys[0])
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    lows = [int(k.min()) for k in keys]
+    spans = [int(k.max()) - lo + 1 for k, lo in zip(keys, lows)]
+    if float(np.prod(np.array(spans, dtype=float))) < 2.0**62:
+        combined = np.zeros(n, dtype=np.int64)
+        for k, lo, span in zip(keys, lows, spans):
+            combined = combined * span + (k.astype(np.int64) - lo)
+        return np.argsort(combined, kind="stable")
+    return np.lexsort(tuple(reversed(keys)))  # pragma: no cover - very wide keys
 
 
 # --------------------------------------------------------------------------------------- linked
@@ -1240,7 +1257,7 @@ class Linked:
         rep_day = records["report_date"].to_numpy().astype("datetime64[D]").view(np.int64)
         inc_day = records["incident_date"].to_numpy().astype("datetime64[D]").view(np.int64)
         # sort by survivor, incident date, report date, agency: integers only
-        order = np.lexsort((a_code, rep_day, inc_day, sc))
+        order = _sort_order(sc, inc_day, rep_day, a_code)
         rec = records.iloc[order].reset_index(drop=True)
         sc, a_code, rep_day, inc_day = sc[order], a_code[order], rep_day[order], inc_day[order]
         new = np.ones(n, dtype=bool)
@@ -1255,7 +1272,13 @@ class Linked:
         inc_bits = np.bitwise_or.reduceat(bits, starts) if n else np.zeros(0, np.int64)
 
         def names_of(mask_bits: np.ndarray) -> pd.Categorical:
-            u, inv = np.unique(mask_bits, return_inverse=True)  # at most 2^agencies distinct sets
+            if len(agencies) <= 16:  # a lookup table over the 2^agencies possible sets, no sort
+                u = np.flatnonzero(np.bincount(mask_bits, minlength=1 << len(agencies)))
+                lookup = np.full(1 << len(agencies), -1, dtype=np.int64)
+                lookup[u] = np.arange(u.size)
+                inv = lookup[mask_bits]
+            else:
+                u, inv = np.unique(mask_bits, return_inverse=True)
             lab = [";".join(a for k, a in enumerate(agencies) if (int(b) >> k) & 1) for b in u]
             return pd.Categorical.from_codes(inv.ravel(), categories=lab)
 

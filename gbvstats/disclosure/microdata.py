@@ -1106,6 +1106,13 @@ def anonymise(
                           parameters=params)
 
 
+def _heuristic(C, sizes, costs, n, k) -> np.ndarray:
+    """The cheaper of the two vectorised strategies (record-wise and variable-wise) for k."""
+    a = _repair(C, sizes, costs, np.zeros(n, np.int64), k, 1, [])
+    b = _repair_uniform(C, sizes, costs, np.zeros(n, np.int64), k, 1, [])
+    return b if _mask_cost(b, costs).sum() < _mask_cost(a, costs).sum() else a
+
+
 def _local_suppression(C, sizes, costs, g, G, n_g, n, k, eff_l, sens_enc, small_records, lower_bound, t_ls, *,
                        method, milp_max_records, milp_max_rare, max_pattern_size, time_limit, node_limit,
                        max_vars):
@@ -1127,12 +1134,12 @@ def _local_suppression(C, sizes, costs, g, G, n_g, n, k, eff_l, sens_enc, small_
     rule_k = _RULE_MILP
     if mask_k is None:
         rule_k = _RULE_HEUR
-        mask_k = _repair(C, sizes, costs, np.zeros(n, np.int64), k, 1, [])
+        mask_k = _heuristic(C, sizes, costs, n, k)
         info_method = "heuristic"
     else:
         heur = None
         if not info["optimal"]:  # keep whichever is cheaper
-            heur = _repair(C, sizes, costs, np.zeros(n, np.int64), k, 1, [])
+            heur = _heuristic(C, sizes, costs, n, k)
             if _mask_cost(heur, costs).sum() < _mask_cost(mask_k, costs).sum():
                 mask_k, rule_k = heur, _RULE_HEUR
         info_method = "milp" if rule_k == _RULE_MILP else "milp+heuristic"

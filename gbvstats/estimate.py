@@ -705,11 +705,11 @@ def _replicate_var(design, kind, y, x, rows, dm, D, theta):
         # a replicate at 0% or 100% has no logit (R's glm then stops unconverged at an arbitrary
         # large coefficient): use the delta method for that domain instead (documented departure)
         logit_se[~np.isfinite(lt).all(axis=1)] = np.nan
-    df = _replicate_domain_df(W[rows], dm, D, float(design.df), rows.shape[0] == n and D == 1)
+    df = _replicate_domain_df(W[rows], dm, D, float(design.df), rows.shape[0] == n and D == 1, n)
     return var, df, logit_se
 
 
-def _replicate_domain_df(Wm, dm, D, design_df, whole):
+def _replicate_domain_df(Wm, dm, D, design_df, whole, n_design=-1):
     """R's degf of each domain's subset of a replicate design: rank of its replicate weights - 1.
 
     Rows are normalised and de-duplicated (the rows of one PSU share their pattern), then the Gram
@@ -724,16 +724,38 @@ def _replicate_domain_df(Wm, dm, D, design_df, whole):
     mx = np.max(np.abs(Wm), axis=1, keepdims=True)
     mx[mx == 0] = 1.0
     U = np.round(Wm / mx, 12)
-    patterns, pid = np.unique(U, axis=0, return_inverse=True)
-    pid = pid.reshape(-1)
+    # identical rows (the rows of one PSU) found by hashing a random projection of each row:
+    # O(n R), where np.unique(axis=0) would sort n rows lexicographically
+    proj = U @ np.random.default_rng(20241123).standard_normal(U.shape[1])
+    pid, first = pd.factorize(np.round(proj, 9))
+    keep = np.full(len(first), -1, dtype=np.int64)
+    keep[pid[::-1]] = np.arange(len(pid))[::-1]
+    patterns = U[keep]
     K, R = patterns.shape
     codes, keys = pd.factorize(dm.astype(np.int64) * K + pid)
     keys = np.asarray(keys, dtype=np.int64)
-    M = sp.csr_matrix((np.ones(keys.shape[0]), (keys // K, keys % K)), shape=(D, K))
-    G = np.empty((D, R, R))
+    dom = keys // K
+    # a domain with members in every weight pattern of the member rows has the rank of all patterns
+    k_d = np.bincount(dom, minlength=D)[:D]
+    out = np.full(D, np.nan)
+    if (k_d == K).any():
+        if Wm.shape[0] == n_design:
+            out[k_d == K] = design_df
+        else:
+            ev_all = np.linalg.eigvalsh(patterns.T @ patterns)
+            out[k_d == K] = int((ev_all > 1e-10 * max(ev_all.max(), 1e-300)).sum()) - 1
+    part = np.flatnonzero(k_d < K)
+    if part.size == 0:
+        return out
+    sel = np.isin(dom, part)
+    remap = np.full(D, -1, dtype=np.int64)
+    remap[part] = np.arange(part.size)
+    M = sp.csr_matrix((np.ones(int(sel.sum())), (remap[dom[sel]], keys[sel] % K)), shape=(part.size, K))
+    G = np.empty((part.size, R, R))
     for r in range(R):  # loop over replicates (tens), not rows or domains
         G[:, :, r] = np.asarray(M @ (patterns * patterns[:, [r]]))
     ev = np.linalg.eigvalsh(G)
     top = ev.max(axis=1, keepdims=True)
     rank = (ev > 1e-10 * np.where(top > 0, top, 1.0)).sum(axis=1)
-    return (rank - 1).astype(np.float64)
+    out[part] = rank - 1
+    return out.astype(np.float64)

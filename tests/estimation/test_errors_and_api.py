@@ -190,3 +190,20 @@ def test_plot_is_a_forest_figure_and_estimation_does_not_import_matplotlib():
     assert out.strip() == "False"
     fig = Design.from_frame(frame(), weights="w").proportion("y", by="g").plot()
     assert len(fig.axes) == 1
+
+
+def test_replicate_domain_df_is_rank_of_the_domains_replicate_weights_minus_one():
+    import warnings
+
+    df = frame(80, seed=3)
+    des = Design.from_frame(df, weights="w", strata="st", psu="psu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = des.to_replicate("JKn")
+    W = rep.replicate.weights
+    for where in (None, "x > 5"):
+        e = rep.proportion("y", by="g", where=where)
+        mask = np.ones(len(df), bool) if where is None else df.eval(where).to_numpy()
+        for i, g in enumerate(e.labels["g"]):
+            rows = mask & (df["g"] == g).to_numpy() & df["y"].notna().to_numpy()
+            assert e.df[i] == np.linalg.matrix_rank(W[rows]) - 1

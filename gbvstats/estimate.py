@@ -70,9 +70,10 @@ class Estimates:
     logit_se : numpy.ndarray or None
         Replicate designs only: the replicate standard error of logit(p), which R's
         ``svyciprop(method="logit")`` uses there (instead of the delta method).
-    glm_dispersion, glm_rows : numpy.ndarray or None
+    glm_dispersion, glm_rows, glm_data
         Proportions only: what R's ``svyciprop(method="likelihood")`` needs from the domain's
-        quasibinomial ``svyglm`` (dispersion of the Pearson residuals; rows of the model frame).
+        quasibinomial ``svyglm`` (dispersion of the Pearson residuals; rows of the model frame;
+        the members' values, weights and domain codes for R's IRLS, run only when asked).
 
     Examples
     --------
@@ -112,7 +113,7 @@ class Estimates:
     logit_se: np.ndarray | None = None
     glm_dispersion: np.ndarray | None = None
     glm_rows: np.ndarray | None = None
-    glm_naive_var: np.ndarray | None = None
+    glm_data: tuple | None = None
 
     # ------------------------------------------------------------------ views
     @property
@@ -163,7 +164,7 @@ class Estimates:
         level = self.level if level is None else level
         method = check_method(self.method if method is None else method, self.kind)
         lo, hi = _interval(method, self.estimate, self.se, self.df, self.n, level, self.kind, self.logit_se,
-                           self.glm_dispersion, self.glm_rows, self.glm_naive_var)
+                           self.glm_dispersion, self.glm_rows, self.glm_data)
         new = dataclasses.replace(self, level=float(level), method=method, ci_low=lo, ci_high=hi)
         flags = _flags(new, self.rules, self.n)
         return dataclasses.replace(new, flag=flags.flags, reasons=flags.reasons)
@@ -387,7 +388,7 @@ def _domains(data: pd.DataFrame, by) -> tuple[np.ndarray, pd.DataFrame, tuple[st
     return dcodes.astype(np.int64), labels, tuple(cols)
 
 
-def _interval(method, est, se, df, n, level, kind, logit_se, dispersion=None, glm_rows=None, naive_var=None):
+def _interval(method, est, se, df, n, level, kind, logit_se, dispersion=None, glm_rows=None, glm_data=None):
     lo, hi = _ci(method, est, se, df, n, level, kind=kind)
     if method == "likelihood" and dispersion is not None:
         from .intervals import likelihood_interval
@@ -396,6 +397,12 @@ def _interval(method, est, se, df, n, level, kind, logit_se, dispersion=None, gl
             se_logit = se / (est * (1 - est))
             if logit_se is not None:
                 se_logit = np.where(np.isfinite(logit_se), logit_se, se_logit)
+        naive_var = None
+        if glm_data is not None:
+            ym, wm, dm = glm_data
+            D = len(est)
+            W_d = np.bincount(dm, weights=wm, minlength=D)[:D]
+            naive_var = _irls_naive_var(ym, wm, dm, D, glm_rows, W_d, est)
         llo, lhi = likelihood_interval(est, se_logit, df, glm_rows, dispersion, level, naive_var)
         inner = np.isfinite(llo) & np.isfinite(lhi)
         lo = np.where(inner, llo, lo)
@@ -578,22 +585,19 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
             "domains at 0% or 100% get the one-sided Korn-Graubard interval with n_eff = n (NCHS); "
             "R would return a zero-width or undefined interval"
         )
-    dispersion = glm_rows = None
+    dispersion = glm_rows = glm_data = None
     if kind == "proportion":
         # R's svyglm on the domain: prior weights w / mean(w) over the model frame's rows (the
-        # domain's rows; all rows of a calibrated design, whose subset keeps rows at weight 0)
+        # domain's rows; all rows of a calibrated design, whose subset keeps rows at weight 0).
+        # Its dispersion, svyvar of the Pearson residuals (y - p)/sqrt(p(1-p)), is exactly
+        # n/(n-1) for a 0/1 variable (sum w (y - p)^2 = W p (1 - p)).
         glm_rows = np.full(D, float(nrow)) if design.calibration else n_d.astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
-            th = theta[dm]
-            # residuals.svyglm: (y - mu) sqrt(prior / sampling weight) / sqrt(V(mu)); the ratio is 1
-            r = (ym - th) / np.sqrt(th * (1 - th))
-            rbar = np.bincount(dm, weights=wm * r, minlength=D)[:D] / W_d
-            dispersion = (np.bincount(dm, weights=wm * (r - rbar[dm]) ** 2, minlength=D)[:D] / W_d
-                          * n_d / (n_d - 1))
-        naive_var = _irls_naive_var(ym, wm, dm, D, glm_rows, W_d, theta)
-    else:
-        naive_var = None
-    lo, hi = _interval(method, theta, se, df, n_d, level, kind, logit_se, dispersion, glm_rows, naive_var)
+            dispersion = n_d / (n_d - 1.0)
+        # the member rows, kept for R's IRLS naive variance, computed only if a likelihood
+        # interval is asked for (now or later through confidence_interval)
+        glm_data = (ym, wm, dm)
+    lo, hi = _interval(method, theta, se, df, n_d, level, kind, logit_se, dispersion, glm_rows, glm_data)
     est = Estimates(
         kind=kind,
         variable=label,
@@ -620,7 +624,7 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
         logit_se=logit_se,
         glm_dispersion=dispersion,
         glm_rows=glm_rows,
-        glm_naive_var=naive_var,
+        glm_data=glm_data,
     )
     fl = _flags(est, rules, est.n)
     return dataclasses.replace(est, flag=fl.flags, reasons=fl.reasons)

@@ -62,6 +62,8 @@ Cost = Literal["cells", "value"]
 _METHODS = ("optimal", "hypercube")
 _COSTS = ("cells", "value")
 _TOL = 1e-7
+#: MILP rounds before the cut loop finishes by greedy repair from the last MILP pattern
+_MASTER_ROUNDS = 8
 
 
 # ---------------------------------------------------------------------------------------------
@@ -819,15 +821,18 @@ def _protect(P: _Problem, method: str, dims_node, max_rounds: int, time_limit: f
         _greedy_cover(P, cuts, 0, suppressed)
     rounds = 0
     n_lp = 0
+    minimal = method == "optimal"
     while True:
         rounds += 1
-        if method == "optimal":
+        if method == "optimal" and rounds <= _MASTER_ROUNDS:
             suppressed = _master(P, cuts, time_limit) | P.primary
+        elif method == "optimal":
+            minimal = False  # finished by greedy repair from the last MILP pattern
         iv, targets, low_fail, high_fail = _failures(P, suppressed, duals=True)
         n_lp += iv.n_lp
         sv = _singleton_violations(P, suppressed)
         if not low_fail.any() and not high_fail.any() and not sv.size:
-            return suppressed, rounds, n_lp, iv
+            return suppressed, rounds, n_lp, iv, minimal
         if rounds >= max_rounds:
             raise DisclosureError(
                 f"secondary suppression did not converge in {max_rounds} rounds "
@@ -851,9 +856,25 @@ def _protect(P: _Problem, method: str, dims_node, max_rounds: int, time_limit: f
                 if ok.any():
                     cuts.add(np.zeros(int(ok.sum()), dtype=np.int64), cols[ok], np.ones(int(ok.sum())),
                              [1.0])
-                    # in the master the constraint only binds with this pattern; fine for a repair
-        if method == "hypercube":
+        if method == "hypercube" or rounds >= _MASTER_ROUNDS:
+            before = int(suppressed.sum())
             _greedy_cover(P, cuts, start, suppressed)
+            if int(suppressed.sum()) == before:  # no progress (numerically weak cut): widen
+                failing = targets[low_fail | high_fail]
+                _open_relations(P, failing, suppressed)
+
+
+def _open_relations(P: _Problem, cells: np.ndarray, suppressed: np.ndarray) -> None:
+    """Fallback that always makes progress: in every relation of each failing cell, suppress the
+    cheapest cell that is still published."""
+    A = P.A.tocsr()
+    AT = A.T.tocsr()
+    for i in cells:
+        for r in AT.indices[AT.indptr[i]:AT.indptr[i + 1]]:
+            cols = A.indices[A.indptr[r]:A.indptr[r + 1]]
+            free = cols[~suppressed[cols] & ~P.fixed[cols]]
+            if free.size:
+                suppressed[free[np.argmin(P.cost[free])]] = True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -884,6 +905,7 @@ class ProtectedTable:
     rounds: int
     n_lp: int
     name: str | None = None
+    minimal: bool = False  #: the pattern is the MILP's optimum (no greedy repair was needed)
 
     @property
     def ok(self) -> bool:
@@ -1057,12 +1079,12 @@ def protect_tables(
     if len(models) == 1:
         dims_node = (models[0][0].dims, models[0][0].node)
     # the last audit of the loop covered every suppressed cell: it is the final audit
-    suppressed, rounds, n_lp, iv = _protect(P, method, dims_node, max_rounds, time_limit)
+    suppressed, rounds, n_lp, iv, minimal = _protect(P, method, dims_node, max_rounds, time_limit)
     out = []
     for (m, rules), mp in zip(models, maps):
         frame, audit = _frames(m, mp, P, suppressed, iv.cells, iv.low, iv.high)
         out.append(ProtectedTable(frame, audit, tuple(d.name for d in m.dims), method,
-                                  float(protection), rules, rounds, n_lp, m.name))
+                                  float(protection), rules, rounds, n_lp, m.name, minimal))
     joint_rows = np.flatnonzero(suppressed)
     a = P.value[joint_rows]
     pos = np.full(P.value.size, -1, dtype=np.int64)

@@ -414,7 +414,11 @@ def likelihood_interval(p, se_logit, df, n_rows, dispersion, level=0.95, naive_v
 
     def z_at(sgn):
         b = beta[:, None] + sgn * k[None, :] * step_size[:, None]
-        mu = special.expit(b)
+        # R's logit_linkinv: exp(eta) clamped to [eps, 1/eps] beyond |eta| > 30, so mu never
+        # reaches 0 or 1 and the profile stays finite far out
+        eps = np.finfo(np.float64).eps
+        tmp = np.where(b < -30, eps, np.where(b > 30, 1 / eps, np.exp(np.clip(b, -30, 30))))
+        mu = tmp / (1 + tmp)
         with np.errstate(divide="ignore", invalid="ignore"):
             dev = -2 * (Y1[:, None] * np.log(mu) + (nr_ - Y1)[:, None] * np.log1p(-mu))
             dev0 = -2 * (Y1 * np.log(p_) + (nr_ - Y1) * np.log1p(-p_))
@@ -460,7 +464,8 @@ def likelihood_interval(p, se_logit, df, n_rows, dispersion, level=0.95, naive_v
             with np.errstate(divide="ignore", invalid="ignore"):
                 res = np.where(v1 > v0, x0 + (target - v0) * (x1 - x0) / (v1 - v0), x0)
             exact = vs[rows[:, 0], j1] == target
-            out[g] = np.where(inside | exact, res, np.nan)
+            # a limit in R's clamped region (|logit| > 30, flat deviance) is an artefact: not reached
+            out[g] = np.where((inside | exact) & (np.abs(res) <= 30), res, np.nan)
     lo[ok] = special.expit(out_lo)
     hi[ok] = special.expit(out_hi)
     return lo, hi

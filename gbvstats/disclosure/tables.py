@@ -560,11 +560,12 @@ def _joint(models: list[_Model], protection: float, cost: str) -> tuple[_Problem
 
 
 def _unique_rows(A: sp.csr_matrix) -> sp.csr_matrix:
-    A = A.tocsr()
-    A.sort_indices()
-    keys = [hash((A.indices[A.indptr[i]:A.indptr[i + 1]].tobytes(),
-                  A.data[A.indptr[i]:A.indptr[i + 1]].tobytes())) for i in range(A.shape[0])]
-    _, first = np.unique(np.asarray(keys), return_index=True)
+    """Drop repeated equations: rows are compared through two fixed random projections."""
+    A = sp.csr_matrix(A)
+    rng = np.random.default_rng(20240501)  # fixed: the result must not depend on a seed
+    proj = A @ rng.random((A.shape[1], 2))
+    key = np.round(proj, 9)
+    _, first = np.unique(key, axis=0, return_index=True)
     return A[np.sort(first)]
 
 

@@ -202,3 +202,22 @@ def test_property_primary_cells_protected(independent_intervals, true_values, ta
     req = t.audit.loc[prim]
     assert np.allclose(req["required_low"], a * (1 - protection))
     assert np.allclose(req["required_high"], a + np.maximum(a * protection, 1))
+
+
+def test_minimal_flag_and_greedy_repair(monkeypatch, independent_intervals):
+    import gbvstats.disclosure.tables as tables
+
+    rng = np.random.default_rng(1)
+    rows, cols = [f"r{i}" for i in range(6)], [f"c{j}" for j in range(4)]
+    dims = {"r": {"All": ["G1", "G2"], "G1": rows[:3], "G2": rows[3:]}, "c": cols}
+    counts = grid(rows, cols, rng.poisson(4, (6, 4)))
+    exact = protect_table(counts, dims)
+    assert exact.minimal and exact.ok and exact.rounds == 3  # two rounds of dual cuts were needed
+    # force the cut loop to leave the MILP after one round: greedy repair must still pass the audit
+    monkeypatch.setattr(tables, "_MASTER_ROUNDS", 1)
+    repaired = protect_table(counts, dims)
+    assert repaired.ok
+    assert repaired.n_secondary >= exact.n_secondary
+    assert repaired.rounds > 1 and not repaired.minimal
+    check_guarantees(repaired, counts, dims, independent_intervals, 0.3)
+    assert not protect_table(counts, dims, method="hypercube").minimal

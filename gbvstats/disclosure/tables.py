@@ -486,6 +486,7 @@ class _Problem:
     upl: np.ndarray  # required upward protection
     reason: np.ndarray
     level: np.ndarray  # number of dimensions at a total level (tie-breaking toward detail)
+    labels: dict = field(default_factory=dict)  # dimension -> label of every joint cell
 
 
 def _joint(models: list[_Model], protection: float, cost: str) -> tuple[_Problem, list[np.ndarray]]:
@@ -556,7 +557,11 @@ def _joint(models: list[_Model], protection: float, cost: str) -> tuple[_Problem
     vr = np.argsort(np.argsort(value, kind="stable"), kind="stable") / max(n, 1)
     c = c + 1e-3 * level + 1e-5 * vr
     singleton = freq == 1
-    return _Problem(A, value, c, primary, fixed, singleton, lpl, upl, reason, level), maps
+    labels = {}
+    full_node = np.unravel_index(uniq, full_shape)
+    for k, name in enumerate(names):
+        labels[name] = np.asarray(dim_of[name].labels, dtype=object)[full_node[k]]
+    return _Problem(A, value, c, primary, fixed, singleton, lpl, upl, reason, level, labels), maps
 
 
 def _unique_rows(A: sp.csr_matrix) -> sp.csr_matrix:
@@ -936,7 +941,9 @@ class ProtectedTable:
 @dataclass(frozen=True)
 class ProtectedTables:
     """Linked tables protected together: ``tables`` (one :class:`ProtectedTable` each) and the
-    joint ``audit`` (cells shared by several tables appear once, under every dimension)."""
+    joint ``audit`` (one row per suppressed cell of the joint problem, with a column for every
+    dimension of any table — a table's missing dimensions show their root, e.g. ``Total``; cells
+    shared by several tables appear once)."""
 
     tables: tuple[ProtectedTable, ...]
     audit: pd.DataFrame
@@ -1091,7 +1098,8 @@ def protect_tables(
     pos = np.full(P.value.size, -1, dtype=np.int64)
     pos[iv.cells] = np.arange(iv.cells.size)
     pr = P.primary[joint_rows]
-    ja = pd.DataFrame({"cell": joint_rows, "status": np.where(pr, "primary", "secondary").astype(object),
+    ja = pd.DataFrame({**{d: lab[joint_rows] for d, lab in P.labels.items()},
+                       "status": np.where(pr, "primary", "secondary").astype(object),
                        "low": iv.low[pos[joint_rows]], "high": iv.high[pos[joint_rows]],
                        "required_low": np.where(pr, a - P.lpl[joint_rows], np.nan),
                        "required_high": np.where(pr, a + P.upl[joint_rows], np.nan)})

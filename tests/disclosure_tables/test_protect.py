@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import gbvstats as gs
-from gbvstats.disclosure.tables import protect_table, protect_tables
-from gbvstats.errors import DataError, SpecError
+from gbvstats.disclosure.tables import protect_table
+from gbvstats.errors import DataError
 
 METHODS = ["optimal", "hypercube"]
 
@@ -145,10 +147,6 @@ def test_optimal_never_costs_more_than_hypercube():
 
 
 # --- property tests --------------------------------------------------------------------------------
-
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 
 @st.composite
 def tables(draw):

@@ -113,8 +113,11 @@ whole <- function(dname, d, stat, var, den = NULL) {
 }
 
 # ---- by-domain mean / total / ratio via svyby ----------------------------------------------------------
+# domain labels: the by-variable's value, or "a.b" for by = "x+y" (svyby's interaction of several variables)
+by_vars <- function(by) strsplit(by, "+", fixed = TRUE)[[1]]
+by_label <- function(frame, by) do.call(paste, c(unname(as.list(as.data.frame(frame)[by_vars(by)])), sep = "."))
 domain_df <- function(d, by) {
-  f <- d$variables[[by]]
+  f <- by_label(d$variables, by)
   lv <- sort(unique(f))
   setNames(sapply(lv, function(l) degf(d[f == l, ])), lv)
 }
@@ -137,11 +140,11 @@ byd <- function(dname, d, stat, var, by, den = NULL) {
                     deparse(f), deparse(fb), dname, stat)
     vname <- var
   }
-  est <- coef(m); se <- SE(m); lv <- as.character(m[[by]])
-  stopifnot(identical(lv, names(dfs)))
+  est <- coef(m); se <- SE(m); lv <- by_label(m, by)
+  stopifnot(setequal(lv, names(dfs)))
   ci_z <- confint(m)
   for (i in seq_along(lv)) {
-    dfi <- dfs[[i]]
+    dfi <- dfs[[lv[i]]]
     q <- qt(0.975, dfi)
     add(paste(dname, stat, vname, by, lv[i], "t", sep = ":"), dname, stat, vname, by, lv[i], "t", 0.95,
         est[i], se[i], est[i] - q * se[i], est[i] + q * se[i], dfi, dfx[i], dwr[i],
@@ -175,7 +178,7 @@ ciprops <- function(dname, d, var, by = NULL, level = 0.95) {
       if (inherits(m, "error")) {
         # svyby stops at the first failing domain: redo domain by domain exactly as svyby subsets
         # (design[by == level, ]) and record R's error for the domains where svyciprop fails.
-        fv <- d$variables[[by]]
+        fv <- by_label(d$variables, by)
         for (l in names(dfs)) {
           note <- ""
           p <- tryCatch(withCallingHandlers(svyciprop(f, d[fv == l, ], method = meth, level = level),
@@ -195,14 +198,14 @@ ciprops <- function(dname, d, var, by = NULL, level = 0.95) {
         }
         next
       }
-      lv <- as.character(m[[by]])
-      stopifnot(identical(lv, names(dfs)))
+      lv <- by_label(m, by)
+      stopifnot(setequal(lv, names(dfs)))
       # NB: confint() of a svyby object is a normal-theory interval coef -/+ z * SE, not svyciprop's;
       # svyciprop's own interval of each domain is in the ci_l / ci_u columns (vartype = "ci").
       ci <- cbind(m[["ci_l"]], m[["ci_u"]])
       for (i in seq_along(lv))
         add(paste(dname, "proportion", var, by, lv[i], meth, level, sep = ":"), dname, "proportion", var,
-            by, lv[i], meth, level, coef(m)[i], SE(m)[i], ci[i, 1], ci[i, 2], dfs[[i]], NA, NA,
+            by, lv[i], meth, level, coef(m)[i], SE(m)[i], ci[i, 1], ci[i, 2], dfs[[lv[i]]], NA, NA,
             sprintf("svyby(%s, %s, %s, svyciprop, method='%s', level=%s, vartype=c('se','ci'))",
                     deparse(f), deparse(fb), dname, meth, level), note)
     }

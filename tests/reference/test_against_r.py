@@ -161,6 +161,15 @@ WHERE = {
 WHERE["gbv2_resp"], WHERE["gbv2_help"] = WHERE["gbv_resp"], WHERE["gbv_help"]
 
 
+def domain_labels(fr: pd.DataFrame, by: str) -> pd.Series:
+    """R's domain label of each row: the by-value, or "a.b" for by = "x+y" (as r_reference.R writes it)."""
+    cols = by.split("+")
+    out = fr[cols[0]].map(_label)
+    for c in cols[1:]:
+        out = out + "." + fr[c].map(_label)
+    return out
+
+
 def _label(v) -> str:
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
@@ -170,7 +179,7 @@ def _label(v) -> str:
 @functools.cache
 def estimates(dname: str, statistic: str, variable: str, by: str, ci: str, level: float):
     d = design(dname)
-    kw = dict(by=by or None, ci=ci, level=level)
+    kw = dict(by=by.split("+") if "+" in by else (by or None), ci=ci, level=level)
     if dname in WHERE:
         kw["where"] = WHERE[dname](d.data)
     if statistic == "ratio":
@@ -185,8 +194,9 @@ def result_row(row) -> pd.Series:
     est = estimates(row.design, statistic, row.variable, row.by, ci, float(row.level))
     fr = est.frame
     if row.by:
-        hit = fr[fr[row.by].map(_label) == row.domain]
-        assert len(hit) == 1, f"domain {row.by}={row.domain!r} not found once in {fr[row.by].tolist()}"
+        labels = domain_labels(fr, row.by)
+        hit = fr[labels == row.domain]
+        assert len(hit) == 1, f"domain {row.by}={row.domain!r} not found once in {labels.tolist()}"
         return hit.iloc[0]
     assert len(fr) == 1
     return fr.iloc[0]
@@ -357,7 +367,7 @@ def degenerate_replicate(row) -> bool:
     if d.replicate is None:
         return False
     df = d.data
-    m = (df[row.by].map(_label) == row.domain).to_numpy() if row.by else np.ones(len(df), bool)
+    m = (domain_labels(df, row.by) == row.domain).to_numpy() if row.by else np.ones(len(df), bool)
     if row.design in WHERE:
         m &= WHERE[row.design](df)
     W = np.asarray(d.replicate.weights)[m]

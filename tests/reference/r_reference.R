@@ -89,9 +89,15 @@ whole <- function(dname, d, stat, var, den = NULL) {
   df <- degf(d)
   if (stat == "ratio") {
     fd <- as.formula(paste0("~", den))
-    m <- svyratio(f, fd, d)
-    est <- coef(m); se <- SE(m); dfx <- NA; dwr <- NA
-    call <- sprintf("svyratio(%s, %s, %s)", deparse(f), deparse(fd), dname)
+    # svyratio(deff=) fails on replicate designs in survey 4.1.1 ("incorrect number of dimensions")
+    m <- tryCatch(svyratio(f, fd, d, deff = TRUE), error = function(e) NULL)
+    if (is.null(m)) {
+      m <- svyratio(f, fd, d); dfx <- NA; dwr <- NA
+    } else {
+      dfx <- deff(m); dwr <- deff(svyratio(f, fd, d, deff = "replace"))
+    }
+    est <- coef(m); se <- SE(m)
+    call <- sprintf("svyratio(%s, %s, %s, deff=TRUE); deff='replace' for deff_wr", deparse(f), deparse(fd), dname)
     vname <- paste0(var, "/", den)
   } else {
     FUN <- if (stat == "mean") svymean else svytotal
@@ -127,9 +133,14 @@ byd <- function(dname, d, stat, var, by, den = NULL) {
   dfs <- domain_df(d, by)
   if (stat == "ratio") {
     fd <- as.formula(paste0("~", den))
-    m <- svyby(f, fb, d, svyratio, denominator = fd)
-    dfx <- rep(NA, length(dfs)); dwr <- dfx
-    call <- sprintf("svyby(%s, %s, %s, svyratio, denominator=%s)", deparse(f), deparse(fb), dname, deparse(fd))
+    m <- tryCatch(svyby(f, fb, d, svyratio, denominator = fd, deff = TRUE), error = function(e) NULL)
+    if (is.null(m)) {
+      m <- svyby(f, fb, d, svyratio, denominator = fd); dfx <- rep(NA, length(dfs)); dwr <- dfx
+    } else {
+      dfx <- deffcol(m); dwr <- deffcol(svyby(f, fb, d, svyratio, denominator = fd, deff = "replace"))
+    }
+    call <- sprintf("svyby(%s, %s, %s, svyratio, denominator=%s, deff=TRUE); deff='replace' for deff_wr",
+                    deparse(f), deparse(fb), dname, deparse(fd))
     vname <- paste0(var, "/", den)
   } else {
     FUN <- if (stat == "mean") svymean else svytotal

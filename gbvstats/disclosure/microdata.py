@@ -30,8 +30,9 @@ group and cost. The log holds the *original* values of suppressed cells: it is f
 producer and must never be released with the file. Pseudonymised and dropped identifiers are logged
 per column only (a per-row log would be a re-identification table).
 
-The same input, parameters and key give the same output (HiGHS runs single-threaded under a node
-limit; if the wall-clock ``time_limit`` binds first the result is still safe but may differ).
+The same input, parameters and key give the same output: with ``method="auto"`` only a proven
+optimum of the integer programme or the (deterministic) heuristic is used. With ``method="milp"`` an
+incumbent cut off by ``time_limit`` may be kept, and that can depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -791,8 +792,9 @@ def anonymise(
         Local suppression: the integer programme or the vectorised heuristic. ``"auto"`` uses the
         integer programme when the file has at most ``milp_max_records`` records and at most
         ``milp_max_rare`` of them are in keys rarer than k (after recoding), else the heuristic.
-        When the programme stops before proving optimality the cheaper of its best solution and
-        the heuristic's is kept.
+        When the programme stops before proving optimality, ``"auto"`` keeps the heuristic's
+        solution (an incumbent cut off by the clock depends on the machine's load, and the output
+        must be reproducible); ``"milp"`` keeps the cheaper of the two.
     semantics : {"safe", "wildcard"}
         ``"safe"`` (default): a suppressed value is a symbol of its own, every published key occurs
         k times. ``"wildcard"``: sdcMicro's weaker rule, a blank matches any value (records are
@@ -1137,11 +1139,13 @@ def _local_suppression(C, sizes, costs, g, G, n_g, n, k, eff_l, sens_enc, small_
         mask_k = _heuristic(C, sizes, costs, n, k)
         info_method = "heuristic"
     else:
-        heur = None
-        if not info["optimal"]:  # keep whichever is cheaper
+        if not info["optimal"]:
             heur = _heuristic(C, sizes, costs, n, k)
-            if _mask_cost(heur, costs).sum() < _mask_cost(mask_k, costs).sum():
+            # "auto" must be reproducible: an incumbent cut off by the wall clock depends on the
+            # machine's load, so it is only used when milp was asked for explicitly
+            if method == "auto" or _mask_cost(heur, costs).sum() < _mask_cost(mask_k, costs).sum():
                 mask_k, rule_k = heur, _RULE_HEUR
+                info = dict(info, status=info["status"] + "; heuristic solution kept")
         info_method = "milp" if rule_k == _RULE_MILP else "milp+heuristic"
     cost_k = float(_mask_cost(mask_k, costs).sum())
     if info is not None and info["optimal"] and info["complete"] and rule_k == _RULE_MILP:

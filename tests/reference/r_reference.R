@@ -50,6 +50,7 @@
 # the domain's subset design (svyby passes the subset; degf counts PSUs and strata with nonzero weight).
 # Means/totals/ratios: confint(.., df = degf) ("t") and confint(..) ("wald", normal quantile).
 # deff: deff=TRUE (vs SRS without replacement) -> column deff; deff="replace" -> column deff_wr.
+# n: rows with nonzero weight in the domain (R's "inset"); n_weighted: sum of the domain's weights.
 
 suppressMessages(library(survey))
 options(warn = 1)
@@ -80,11 +81,26 @@ add <- function(case, design, statistic, variable, by = "", domain = "", method 
     case = case, design = design, statistic = statistic, variable = variable, by = by,
     domain = as.character(domain), method = method, level = g(level), estimate = g(estimate),
     se = g(se), ci_low = g(ci_low), ci_high = g(ci_high), df = g(df), deff = g(deff),
-    deff_wr = g(deff_wr), call = call, note = note, stringsAsFactors = FALSE)
+    deff_wr = g(deff_wr), n = NA_real_, n_weighted = NA_real_, call = call, note = note,
+    stringsAsFactors = FALSE)
+  if (statistic %in% c("mean", "total", "ratio", "proportion") && !is.null(current$design)) {
+    cnt <- domain_counts(current$design, by, domain)
+    rows[[length(rows)]]$n <<- cnt[1]
+    rows[[length(rows)]]$n_weighted <<- cnt[2]
+  }
+}
+# unweighted n (rows with nonzero weight in the domain) and weighted n (sum of the analysis weights)
+# of the design the current helper (whole/byd/ciprops) is working on
+current <- new.env()
+domain_counts <- function(d, by, domain) {
+  sub <- if (by == "") d else d[by_label(d$variables, by) == domain, ]
+  w <- if (inherits(sub, "svyrep.design")) weights(sub, "sampling") else weights(sub)
+  c(sum(w != 0), sum(w))
 }
 
 # ---- whole-sample mean / total / ratio: estimate, se, t and wald CIs, deff, deff_wr ------------------
 whole <- function(dname, d, stat, var, den = NULL) {
+  current$design <- d
   f <- as.formula(paste0("~", var))
   df <- degf(d)
   if (stat == "ratio") {
@@ -129,6 +145,7 @@ domain_df <- function(d, by) {
 }
 deffcol <- function(m) as.numeric(as.data.frame(m)[[grep("^DEff", names(m))[1]]])
 byd <- function(dname, d, stat, var, by, den = NULL) {
+  current$design <- d
   f <- as.formula(paste0("~", var)); fb <- as.formula(paste0("~", by))
   dfs <- domain_df(d, by)
   if (stat == "ratio") {
@@ -168,6 +185,7 @@ byd <- function(dname, d, stat, var, by, den = NULL) {
 # ---- svyciprop with every method, whole sample and by domain (svyby) ------------------------------------
 ciprop_methods <- c("logit", "likelihood", "asin", "beta", "mean", "xlogit")
 ciprops <- function(dname, d, var, by = NULL, level = 0.95) {
+  current$design <- d
   f <- as.formula(paste0("~", var))
   for (meth in ciprop_methods) {
     if (is.null(by)) {
@@ -400,7 +418,7 @@ if (file.exists(gbv_file)) {
 
 out <- do.call(rbind, rows)
 stopifnot(!anyDuplicated(out$case))
-num <- c("level", "estimate", "se", "ci_low", "ci_high", "df", "deff", "deff_wr")
+num <- c("level", "estimate", "se", "ci_low", "ci_high", "df", "deff", "deff_wr", "n", "n_weighted")
 for (cn in num) out[[cn]] <- ifelse(is.na(out[[cn]]), "NA", sprintf("%.17g", out[[cn]]))
 write.csv(out, file.path(here, "r_values.csv"), row.names = FALSE)
 cat("wrote", nrow(out), "reference rows to", file.path(here, "r_values.csv"), "\n")

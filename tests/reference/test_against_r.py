@@ -255,6 +255,10 @@ def test_against_r(row):
         close(got["se"], ref.se, REL_SE, "se (as lonely_psu='remove')")
         return
     got = result_row(row)
+    if not pd.isna(row.n):
+        # R: rows with nonzero weight in the domain, and the sum of their (analysis) weights
+        assert int(got["n"]) == int(row.n), f"n: gbvstats {got['n']}, R {row.n}"
+        close(got["n_weighted"], row.n_weighted, REL_EST, "n_weighted")
     if is_boundary(row):
         check_boundary(row, got)
         return

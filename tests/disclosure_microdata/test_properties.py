@@ -95,3 +95,31 @@ def test_milp_never_worse_than_heuristic(frame, k):
     assert m.info_loss.suppression.cost <= h.info_loss.suppression.cost + 1e-9
     if m.info_loss.suppression.optimal:
         assert m.info_loss.suppression.lower_bound <= h.info_loss.suppression.cost + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(frames(), st.integers(2, 6), st.booleans())
+def test_assess_counts_agree_with_groupby(frame, k, wildcard):
+    from gbvstats.disclosure.risk import assess
+
+    df, qis = frame
+    w = pd.Series(np.linspace(1.0, 3.0, len(df)), index=df.index)
+    d = df.assign(w=w)
+    rep = assess(d, qis, k=k, weights="w", semantics="wildcard" if wildcard else "safe")
+    if not wildcard:
+        grp = d.groupby(qis, dropna=False)
+        assert rep.frame["fk"].tolist() == grp["w"].transform("size").tolist()
+        assert np.allclose(rep.frame["Fk"], grp["w"].transform("sum"))
+        assert (1.0 / rep.frame["fk"]).sum() == np.float64(rep.summary.keys) or np.isclose(
+            (1.0 / rep.frame["fk"]).sum(), rep.summary.keys)
+    else:
+        # brute force: a blank matches anything
+        x = d[qis].to_numpy()
+        match = np.ones((len(d), len(d)), dtype=bool)
+        for j in range(len(qis)):
+            a, b = x[:, j][:, None], x[:, j][None, :]
+            match &= (a == b) | np.isnan(a) | np.isnan(b)
+        assert rep.frame["fk"].tolist() == match.sum(axis=1).tolist()
+        assert np.allclose(rep.frame["Fk"], match @ w.to_numpy())
+    assert ((rep.frame["risk"] > 0) & (rep.frame["risk"] <= 1)).all()
+    assert rep.frame["violates_k"].tolist() == (rep.frame["fk"] < k).tolist()

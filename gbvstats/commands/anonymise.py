@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     sensitive = _list(args.sensitive) if args.sensitive is not None else list(disc.sensitive if disc else [])
     identifiers = _list(args.identifiers) if args.identifiers is not None else list(disc.identifiers if disc else [])
     pseudo = _list(args.pseudonymise) if args.pseudonymise is not None else list(disc.pseudonymise if disc else [])
-    importance = _list(args.importance) or (list(disc.importance) if disc and disc.importance else None)
+    importance = _list(args.importance) or (
+        [v for v in disc.importance if v in qis] if disc and disc.importance else None)
     hierarchies = dict(disc.hierarchies) if disc else {}
     hierarchies = {v: h for v, h in hierarchies.items() if v in qis}
     k = args.k if args.k is not None else (disc.k if disc else 5)

@@ -281,6 +281,7 @@ def test_against_r(row):
         return
     close(got["se"], row.se, REL_SE, "se")
     close(got["df"], row.df, REL_SE, "df")
+    close(got["cv"], row.se / abs(float(got["estimate"])), REL_SE, "cv = se / |estimate| (R's cv())")
     assert float(got["level"]) == float(row.level)
     if not pd.isna(row.deff):
         close(got["deff"], row.deff, REL_SE, "deff (vs SRS without replacement, R deff=TRUE)")

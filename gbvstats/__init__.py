@@ -48,6 +48,17 @@ _EXPORTS: dict[str, str] = {
     "sample_size": "gbvstats.targets",
     "minimum_detectable_change": "gbvstats.targets",
     "publish": "gbvstats.publish",
+    "load_plan": "gbvstats.publish",
+    "check": "gbvstats.publish",
+    "Table": "gbvstats.tables",
+    "figures": "gbvstats.figures:",
+    "cases": "gbvstats.cases:",
+    "Rule": "gbvstats.reliability",
+    "RuleSet": "gbvstats.reliability",
+    "reliability": "gbvstats.reliability:",
+    "ReplicateWeights": "gbvstats.replicate",
+    "SurveySpec": "gbvstats.spec",
+    "SurveyDescription": "gbvstats.survey",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -54,3 +54,25 @@ def test_pseudonyms_are_keyed_and_stable():
     a = pseudonymise(["x", "x", "y", None], k1)
     assert a[0] == a[1] != a[2] and a[3] is None
     assert pseudonymise(["x"], k2)[0] != a[0]
+
+
+def test_pseudonymise_equals_single_value_hmac():
+    from gbvstats.disclosure.pseudonym import hmac_hex, pseudonymise
+    from gbvstats.keys import Key
+
+    key = Key(b"k" * 32, "t")
+    values = ["Nguyễn Thị A", "x", "B02"]
+    assert list(pseudonymise(values, key, length=64, context="resp_id")) == [
+        hmac_hex(v, key, context="resp_id") for v in values
+    ]
+
+
+def test_doctests_of_keys_and_pseudonym():
+    import doctest
+
+    import gbvstats.disclosure.pseudonym as pseudonym
+    import gbvstats.keys as keys
+
+    for module in (keys, pseudonym):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

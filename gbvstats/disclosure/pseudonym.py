@@ -42,7 +42,16 @@ def pseudonymise(values: Iterable[object], key: Key, *, length: int = 16, contex
     missing = np.array([v is None or (isinstance(v, float) and v != v) for v in arr], dtype=bool)
     if (~missing).any():
         uniq, inverse = np.unique(arr[~missing].astype(str), return_inverse=True)
-        hashed = np.array([hmac_hex(u, key, context=context)[:length] for u in uniq], dtype=object)
+        # Key the HMAC once and copy its state per value: about twice as fast as hmac.new per value.
+        keyed = hmac.new(key.secret, digestmod=hashlib.sha256)
+        prefix = (context + "\x1f").encode("utf-8")
+
+        def one(value: str) -> str:
+            h = keyed.copy()
+            h.update(prefix + value.encode("utf-8"))
+            return h.hexdigest()[:length]
+
+        hashed = np.array([one(u) for u in uniq], dtype=object)
         out[~missing] = hashed[inverse]
     out[missing] = None
     return out

@@ -59,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     except GbvstatsError as exc:
         print(f"gbvstats {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader of our output went away (e.g. `gbvstats describe ... | head`): not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"gbvstats {args.command}: interrupted; no partial output was left behind", file=sys.stderr)
         return 130

@@ -19,8 +19,6 @@ Both are written atomically, and only when the audit passes.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from ..errors import ReadError, SpecError
@@ -82,18 +80,10 @@ def _parse_dims(items, frame):
     return dims
 
 
-def _write_atomic(frame, path: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            frame.to_csv(fh, index=False, na_rep="", float_format="%.10g", lineterminator="\n")
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def _write_csv(frame, path: str) -> None:
+    from ..render import write_atomic
+
+    write_atomic(path, frame.to_csv(index=False, na_rep="", float_format="%.10g", lineterminator="\n"))
 
 
 def run(args) -> int:
@@ -132,9 +122,9 @@ def run(args) -> int:
     out = table.frame.copy()
     if out["value"].dropna().apply(float.is_integer).all():
         out["value"] = out["value"].astype("Int64")
-    _write_atomic(out, args.out)
+    _write_csv(out, args.out)
     if args.audit:
-        _write_atomic(table.audit, args.audit)
+        _write_csv(table.audit, args.audit)
     print(f"{args.out}: {len(out)} cells, {table.n_primary} primary and {table.n_secondary} secondary "
           f"suppressions ({table.method}); audit passed for every suppressed cell")
     return 0

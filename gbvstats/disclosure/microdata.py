@@ -298,15 +298,7 @@ def _published_key(C: np.ndarray, sizes: np.ndarray, mask: np.ndarray) -> np.nda
 
 def _failing(C, sizes, mask, k, l, sens) -> np.ndarray:
     """Records whose published class has fewer than k records or fewer than l distinct values."""
-    g, G = dense(_published_key(C, sizes, mask))
-    counts = np.bincount(g, minlength=G)
-    fail_class = counts < k
-    for codes, m, missing in sens:
-        ok = ~missing
-        pairs = np.unique(g[ok] * np.int64(m) + codes[ok])
-        d = np.bincount(pairs // m, minlength=G)
-        fail_class |= (d > 0) & (d < l)
-    return fail_class[g]
+    return _failing_key(_published_key(C, sizes, mask), k, l, sens)
 
 
 def _popcount(x: np.ndarray) -> np.ndarray:
@@ -445,6 +437,7 @@ def _repair_uniform(C, sizes, costs, mask, k, l, sens, fail_fn=None) -> np.ndarr
 
 
 def _failing_key(key, k, l, sens) -> np.ndarray:
+    """Records whose class under ``key`` has fewer than k records or fewer than l distinct values."""
     g, G = dense(key)
     counts = np.bincount(g, minlength=G)
     fail_class = counts < k

@@ -184,9 +184,10 @@ def kg_check(summary: pd.DataFrame, records: pd.DataFrame) -> tuple[str, bool]:
         c, r = float(worst["coverage_neff30"]), int(worst["reps_neff30"])
         mcse = float(np.sqrt(max(c * (1 - c), 1e-12) / r))
         lines.append(f"lowest cell (n = {int(worst['n_target'])}, p = {worst['p']:g}): {c:.3f} "
-                     f"(Monte Carlo SE {mcse:.3f}) over {r} replicates; every cell with >= 30 such replicates "
-                     + ("reaches 94%." if ok else
-                        f"does NOT reach 94%: the lowest is {(0.94 - c) / mcse:.1f} Monte Carlo SEs below it."))
+                     f"(Monte Carlo SE {mcse:.3f}) over {r} replicates; "
+                     + ("every cell with >= 30 such replicates reaches 94%." if ok else
+                        f"not every cell with >= 30 such replicates reaches 94%: the lowest is "
+                        f"{(0.94 - c) / mcse:.1f} Monte Carlo SEs below it."))
     return " ".join(lines), ok
 
 

@@ -11,6 +11,7 @@ from each other and from system-missing; the analysis frame then sets them to mi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, get_args
@@ -26,7 +27,7 @@ UserMissing = Literal["missing", "keep"]
 #: file suffix -> format name
 FORMATS: dict[str, str] = {
     ".sav": "spss", ".zsav": "spss", ".dta": "stata", ".sas7bdat": "sas", ".xpt": "xport",
-    ".csv": "csv", ".xlsx": "excel", ".parquet": "parquet",
+    ".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "excel", ".xlsm": "excel", ".parquet": "parquet",
 }
 
 
@@ -53,7 +54,9 @@ class FileMeta:
     encoding: str = ""
 
 
-def read_raw(path: str | Path, *, sheet: str | int = 0, encoding: str | None = None) -> tuple[pd.DataFrame, FileMeta]:
+def read_raw(path: str | Path, *, sheet: str | int | None = None, encoding: str | None = None,
+             delimiter: str | None = None, decimal: str | None = None,
+             header_row: int | None = None) -> tuple[pd.DataFrame, FileMeta]:
     """Read a file keeping every code as stored (user-missing codes included).
 
     Stata/SAS extended missing values come back as strings ``".a"``, ``".b"``, ... in an otherwise
@@ -68,9 +71,6 @@ def read_raw(path: str | Path, *, sheet: str | int = 0, encoding: str | None = N
     """
     p = Path(path)
     suffix = p.suffix.lower()
-    if suffix not in FORMATS:
-        raise ReadError(f"{p}: gbvstats does not read '{suffix or 'no extension'}' files; "
-                        f"save it as one of {', '.join(FORMATS)}")
     if not p.exists():
         hint = ""
         if p.parent.is_dir():
@@ -80,26 +80,280 @@ def read_raw(path: str | Path, *, sheet: str | int = 0, encoding: str | None = N
         raise ReadError(f"{p}: file not found{hint}; check the path")
     if not p.is_file():
         raise ReadError(f"{p}: is a folder, not a file; give the survey file's path")
+    if suffix not in FORMATS:
+        raise ReadError(f"{p}: gbvstats does not read '{suffix or 'no extension'}' files"
+                        f"{_UNSUPPORTED.get(suffix, '')}; save it as one of {', '.join(FORMATS)}"
+                        + _looks_like(p, None))
     fmt = FORMATS[suffix]
+    if p.stat().st_size == 0:
+        raise ReadError(f"{p}: the file is empty (0 bytes); it was not saved completely: export it again")
+    if header_row is not None and (isinstance(header_row, bool) or not isinstance(header_row, int)
+                                   or header_row < 1):
+        raise SpecError(f"header_row={header_row!r}: give the row number of the column names (1 = first row)")
+    if decimal not in (None, ".", ","):
+        raise SpecError(f"decimal={decimal!r} is not one of '.', ','")
     try:
         if fmt in ("spss", "stata", "sas", "xport"):
             return _read_pyreadstat(p, fmt, encoding)
         if fmt == "csv":
-            frame = pd.read_csv(p, encoding=encoding or "utf-8-sig")
+            frame = _read_text(p, encoding, delimiter, decimal, header_row)
         elif fmt == "excel":
-            frame = pd.read_excel(p, sheet_name=sheet)
+            frame = _read_excel(p, sheet, header_row)
         else:
             frame = pd.read_parquet(p)
-    except ReadError:
+            for name in frame.columns:  # dictionary (categorical) columns: their values
+                if isinstance(frame[name].dtype, pd.CategoricalDtype):
+                    frame[name] = frame[name].astype(frame[name].cat.categories.dtype)
+    except (ReadError, SpecError):
         raise
-    except UnicodeDecodeError as exc:
-        raise ReadError(f"{p}: the text is not {encoding or 'UTF-8'} ({exc.reason} at byte {exc.start}); "
-                        "save the file as UTF-8 or give encoding=") from None
     except Exception as exc:  # the libraries raise many types for a damaged file
         raise ReadError(f"{p}: cannot be read as a {fmt} file ({type(exc).__name__}: {exc}); "
-                        "check that the file is complete and of the type its extension says") from None
+                        "check that the file is complete and of the type its extension says"
+                        + _looks_like(p, fmt)) from None
     frame.columns = [str(c) for c in frame.columns]
-    return frame, FileMeta(path=str(p), format=fmt)
+    return frame, FileMeta(path=str(p), format=fmt, encoding=frame.attrs.pop("encoding", ""))
+
+
+#: why a known but unread format is not read
+_UNSUPPORTED = {
+    ".por": " (SPSS portable files lose Vietnamese text and user-missing codes when read: open it in "
+            "SPSS or PSPP and save it as .sav)",
+    ".xls": " (old Excel workbooks: open it in Excel or LibreOffice and save it as .xlsx)",
+    ".ods": " (open it in LibreOffice and save it as .xlsx)",
+}
+
+_MAGIC = (
+    (b"$FL2", "an SPSS .sav file"), (b"$FL3", "an SPSS .zsav file"), (b"PK\x03\x04", "a zip archive (an .xlsx workbook?)"),
+    (b"PAR1", "a Parquet file"), (b"<stata_dta>", "a Stata .dta file"),
+    (b"HEADER RECORD*******LIB", "a SAS transport (.xpt) file"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+    (b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc2\xea\x81\x60", "a SAS .sas7bdat file"),
+)
+
+
+def _looks_like(p: Path, fmt: str | None) -> str:
+    """' (the file looks like ...)' when its first bytes say it is another format than its extension."""
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return ""
+    what = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+    if what is None and len(head) and head[:1] in (b"\x72", b"\x71", b"\x73", b"\x6e", b"\x6f", b"\x6c") \
+            and head[1:2] in (b"\x01", b"\x02"):
+        what = "a Stata .dta file (before Stata 13)"
+    if what is None and b"SPSSPORT" in head[:512]:
+        what = "an SPSS portable (.por) file"
+    if what is None:
+        try:
+            head.decode("utf-8")
+            text = True
+        except UnicodeDecodeError as exc:
+            text = exc.start > len(head) - 4
+        if text and head.strip() and fmt not in ("csv", None):
+            what = "a text (CSV) file"
+    if what is None or (fmt == "spss" and "SPSS .sav" in what) or (fmt == "excel" and "zip" in what):
+        return ""
+    return f" (its first bytes say it is {what}: give it the right extension)"
+
+
+_DELIMITERS = (",", ";", "\t", "|")
+_ENCODING_FIX = ("save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)'), or name its encoding: "
+                 "encoding='cp1258' (Windows Vietnamese), 'cp1252' (Windows Western European) or 'utf-16' "
+                 "(read_survey argument, or encoding = ... under [file] in the spec)")
+
+
+def _read_text(p: Path, encoding: str | None, delimiter: str | None, decimal: str | None,
+               header_row: int | None) -> pd.DataFrame:
+    """A CSV/text file as written by Excel and office programs, every value checked, nothing dropped silently."""
+    import codecs
+    import io
+    import unicodedata
+
+    data = p.read_bytes()
+    enc = encoding
+    if enc is None:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            enc = "utf-16"
+        elif data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+            enc = "utf-32"
+        else:
+            enc = "utf-8-sig"
+    elif enc.lower().replace("_", "-") in ("utf-8", "utf8"):
+        enc = "utf-8-sig"
+    try:
+        text = data.decode(enc)
+    except LookupError:
+        raise SpecError(f"{p}: encoding={encoding!r} is not a known text encoding; {_ENCODING_FIX}") from None
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ReadError(f"{p}: the text is not {encoding or 'UTF-8'} (byte {exc.start}, line {line}: "
+                        f"{data[max(0, exc.start - 10):exc.start + 10]!r}); {_ENCODING_FIX}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\ufffd" in text and encoding is None:
+        line = text[:text.index("\ufffd")].count("\n") + 1
+        raise ReadError(f"{p}: line {line} holds a replacement character (\ufffd): the text was damaged when "
+                        f"it was converted to UTF-8; {_ENCODING_FIX}")
+    # Windows-1258 and some Mac programs store Vietnamese tone marks as separate (combining) characters
+    text = unicodedata.normalize("NFC", text)
+    lines = text.splitlines()
+    skip = (header_row or 1) - 1
+    if not "".join(lines).strip():
+        raise ReadError(f"{p}: the file holds no text (only blank lines); export the data again")
+    if skip >= len(lines):
+        raise SpecError(f"{p}: header_row={header_row} but the file has {len(lines)} lines")
+    head = lines[skip]
+    if delimiter is None:
+        counts = {d: head.count(d) for d in _DELIMITERS}
+        delimiter = max(_DELIMITERS, key=lambda d: counts[d])
+        if counts[delimiter] == 0:
+            delimiter = ","
+    if decimal is None:
+        decimal = "," if delimiter == ";" and _DECIMAL_COMMA.search(text) else "."
+    if decimal == delimiter:
+        raise SpecError(f"{p}: the decimal mark and the delimiter are both {decimal!r}; give delimiter= or decimal=")
+    frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, skiprows=skip, skip_blank_lines=False)
+    frame.attrs["encoding"] = "utf-8" if enc == "utf-8-sig" else enc
+    frame = _tidy(frame, p, f"(line {skip + 1} holds the column names)", skip + 2)
+    for name in frame.columns:  # a handful of columns, each converted as a whole
+        frame[name] = _to_number(frame[name], decimal)
+    _warn_lost_letters(frame, p, skip + 2)
+    return frame
+
+
+def _warn_lost_letters(frame: pd.DataFrame, p: Path, first_line: int) -> None:
+    """Warn where '?' stands inside words: the program that saved the file had no code for those letters."""
+    import warnings
+
+    from .errors import GbvstatsWarning
+
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_numeric_dtype(col):
+            continue
+        hit = col.astype("str").str.contains(r"\w\?|\?\w", regex=True).fillna(False).to_numpy(dtype=bool)
+        if hit.any():
+            idx = np.flatnonzero(hit)
+            warnings.warn(f"{p}: column {name!r} has '?' inside words ({_lines(idx, first_line)}, e.g. "
+                          f"{col.iloc[idx[0]]!r}): letters were lost when the file was saved in an encoding "
+                          "without them (Windows-1252 has no Vietnamese); save it again as 'CSV UTF-8'",
+                          GbvstatsWarning, stacklevel=4)
+
+
+_DECIMAL_COMMA = re.compile(r"(^|[;\n])\s*\"?[+-]?\d+(\.\d{3})*,\d+\"?\s*(?=[;\r\n]|$)")
+
+
+def _to_number(col: pd.Series, decimal: str) -> pd.Series:
+    """A text column as numbers when every non-blank value is a number written with ``decimal``
+    (and, optionally, the other mark grouping thousands: 1,250.5 or 1.250,5); else unchanged."""
+    vals = col.dropna().str.strip()
+    vals = vals[vals != ""]
+    if not len(vals):
+        return pd.to_numeric(col.where(col.str.strip() != ""), errors="coerce") if col.isna().all() else col
+    sep = "," if decimal == "." else "."
+    d, t = re.escape(decimal), re.escape(sep)
+    pattern = rf"[+-]?(\d+|\d{{1,3}}({t}\d{{3}})+)({d}\d*)?([eE][+-]?\d+)?|[+-]?{d}\d+"
+    ok = vals.str.fullmatch(pattern)
+    if not ok.all():
+        return col
+    clean = col.str.strip().str.replace(sep, "", regex=False)
+    if decimal == ",":
+        clean = clean.str.replace(",", ".", regex=False)
+    out = pd.to_numeric(clean.where(clean != ""), errors="coerce")
+    if out.notna().all() and (out == out.round()).all() and out.abs().max() < 2**53:
+        return out.astype("int64")
+    return out
+
+
+def _tidy(frame: pd.DataFrame, p: Path, where_header: str, first_data_line: int, word: str = "line") -> pd.DataFrame:
+    """Drop empty columns without a header and wholly empty rows (with a warning); refuse data without a header."""
+    import warnings
+
+    from .errors import GbvstatsWarning
+
+    blank = pd.DataFrame({c: _blank(frame[c]) for c in frame.columns}, index=frame.index)
+    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed: ") or str(c).strip() == ""]
+    empty_cols = [c for c in unnamed if blank[c].all()]
+    frame = frame.drop(columns=empty_cols)
+    blank = blank.drop(columns=empty_cols)
+    headless = [c for c in frame.columns if c in unnamed]
+    if headless:
+        pos = [list(frame.columns).index(c) + 1 for c in headless]
+        rows = np.flatnonzero(~blank[headless[0]].to_numpy())
+        raise ReadError(f"{p}: column(s) {', '.join(map(str, pos))} hold values but have no name {where_header}"
+                        f" (first values in {_lines(rows, first_data_line, word)}); put the column names on one row: if a "
+                        "title or merged cells sit above them, give header_row = the row of the names "
+                        "(read_survey argument, or header_row under [file] in the spec)"
+                        + _header_hint(frame))
+    empty = blank.all(axis=1).to_numpy()
+    if empty.any():
+        idx = np.flatnonzero(empty)
+        warnings.warn(f"{p}: {len(idx)} wholly empty row(s) were skipped ({_lines(idx, first_data_line, word)})",
+                      GbvstatsWarning, stacklevel=4)
+        frame = frame.loc[~empty].reset_index(drop=True)
+    if not len(frame):
+        raise ReadError(f"{p}: the file has column names but no data rows; export the data again")
+    return frame
+
+
+def _blank(col: pd.Series) -> np.ndarray:
+    """Missing or empty-text cells of one column."""
+    out = col.isna().to_numpy(dtype=bool).copy()
+    if not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_datetime64_any_dtype(col):
+        out |= (col.astype("str").str.strip() == "").fillna(False).to_numpy(dtype=bool)
+    return out
+
+
+def _lines(idx: np.ndarray, first: int, word: str = "line") -> str:
+    shown = ", ".join(str(int(i) + first) for i in idx[:10])
+    return f"{word}{'s' if len(idx) > 1 else ''} {shown}" + (f", … ({len(idx)} in all)" if len(idx) > 10 else "")
+
+
+def _header_hint(frame: pd.DataFrame) -> str:
+    """'; row N looks like the column names' where a row of the frame is all text and has no blank."""
+    cells = frame.astype(object)
+    filled = cells.notna().all(axis=1) & cells.apply(
+        lambda c: c.map(lambda v: isinstance(v, str) and v.strip() != "" and not v.strip().lstrip("+-").replace(".", "", 1).isdigit())).all(axis=1)
+    hits = np.flatnonzero(filled.to_numpy())
+    if not len(hits):
+        return ""
+    return f"; the names seem to be on data row {int(hits[0]) + 1} below the first row, i.e. header_row = {int(hits[0]) + frame.attrs.get('header_row', 1) + 1}"
+
+
+def _read_excel(p: Path, sheet: str | int | None, header_row: int | None) -> pd.DataFrame:
+    with pd.ExcelFile(p, engine="openpyxl") as book:
+        return _read_sheet(p, book, sheet, header_row)
+
+
+def _read_sheet(p: Path, book: pd.ExcelFile, sheet: str | int | None, header_row: int | None) -> pd.DataFrame:
+    import warnings
+
+    names = [str(n) for n in book.sheet_names]
+    if sheet is None:
+        sheet = 0
+    if isinstance(sheet, str) and sheet not in names:
+        from .errors import close_matches
+
+        raise ReadError(f"{p}: the workbook has no sheet {sheet!r} (it has {names}){close_matches(sheet, names)}; "
+                        "give one of those names as sheet=")
+    if isinstance(sheet, int) and not 0 <= sheet < len(names):
+        raise ReadError(f"{p}: sheet={sheet} but the workbook has {len(names)} sheet(s) {names} (sheet numbers start "
+                        "at 0); give sheet= a name or number from that list")
+    label = sheet if isinstance(sheet, str) else names[sheet]
+    where = f"{p} (sheet {label!r})"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # openpyxl's notes on styles and data validation
+        frame = pd.read_excel(book, sheet_name=sheet, header=(header_row or 1) - 1)
+    frame.attrs["header_row"] = header_row or 1
+    others = f"; the workbook's sheets are {names}: give sheet= if the data are on another" if len(names) > 1 else ""
+    if frame.shape[1] == 0 or (not len(frame) and frame.shape[1] <= 1):
+        raise ReadError(f"{where}: the sheet holds no data rows{others}")
+    try:
+        return _tidy(frame, Path(where), f"(row {header_row or 1} of the sheet holds the column names)",
+                     (header_row or 1) + 1, "row")
+    except ReadError as exc:
+        raise ReadError(f"{exc}{others}") from None
 
 
 def _read_pyreadstat(p: Path, fmt: str, encoding: str | None) -> tuple[pd.DataFrame, FileMeta]:
@@ -107,7 +361,7 @@ def _read_pyreadstat(p: Path, fmt: str, encoding: str | None) -> tuple[pd.DataFr
 
     reader = {"spss": pyreadstat.read_sav, "stata": pyreadstat.read_dta,
               "sas": pyreadstat.read_sas7bdat, "xport": pyreadstat.read_xport}[fmt]
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"dates_as_pandas_datetime": True}
     if fmt != "xport":
         kwargs["user_missing"] = True
     if encoding:
@@ -139,6 +393,11 @@ def _read_pyreadstat(p: Path, fmt: str, encoding: str | None) -> tuple[pd.DataFr
                     missing_codes[name] = tuple(sorted(codes))
     labels = {k: v for k, v in (m.column_names_to_labels or {}).items() if v}
     value_labels = {k: dict(v) for k, v in (m.variable_value_labels or {}).items()}
+    if fmt in ("stata", "sas"):  # labels of extended missing values: "a" -> ".a", as the codes read
+        for name, labs in value_labels.items():
+            if pd.api.types.is_numeric_dtype(frame[name]) or frame[name].dtype == object:
+                value_labels[name] = {(f".{k.lower()}" if isinstance(k, str) and len(k) == 1 else k): v
+                                      for k, v in labs.items()}
     return frame, FileMeta(
         path=str(p),
         format=fmt,
@@ -157,8 +416,9 @@ def read_survey(
     *,
     user_missing: UserMissing = "missing",
     checks: Mapping[str, str] | None = None,
-    sheet: str | int = 0,
+    sheet: str | int | None = None,
     encoding: str | None = None,
+    **options: Any,
 ):
     """Read a survey file into a :class:`~gbvstats.survey.Survey`.
 
@@ -206,7 +466,13 @@ def read_survey(
 
     if spec is not None and not isinstance(spec, SurveySpec):
         spec = load_spec(spec)
-    frame, meta = read_raw(path, sheet=sheet, encoding=encoding)
+    unknown = sorted(set(options) - {"delimiter", "decimal", "header_row"})
+    if unknown:
+        raise SpecError(f"read_survey got unknown argument(s) {unknown}; file options are sheet, encoding, "
+                        "delimiter, decimal, header_row")
+    opts = dict(spec.file.options()) if spec is not None else {}
+    opts.update({k: v for k, v in dict(options, sheet=sheet, encoding=encoding).items() if v is not None})
+    frame, meta = read_raw(path, **opts)
     return Survey._build(frame, meta, spec, user_missing=user_missing, checks=checks)
 
 

@@ -29,6 +29,7 @@ from typing import Any, Literal, Mapping, get_args
 from .errors import SpecError, close_matches
 
 __all__ = [
+    "FileSpec",
     "Labels",
     "DesignSpec",
     "VariableSpec",
@@ -207,6 +208,42 @@ class DisclosureSpec:
 
 
 @dataclass(frozen=True)
+class FileSpec:
+    """How to read a text or Excel file: the spec's ``[file]`` table; ``None`` means "detect".
+
+    Attributes
+    ----------
+    encoding : text encoding of a CSV/text file ("utf-8", "cp1258", "cp1252", "utf-16", ...)
+    delimiter : "," ";" "\\t" or "|"
+    decimal : "." or "," (with "," a "." groups thousands, and the other way round)
+    sheet : Excel sheet name, or 0-based number
+    header_row : the row holding the column names (1 = the first row), for files with a title above it
+
+    Examples
+    --------
+    >>> spec = parse_spec({"file": {"encoding": "cp1258", "delimiter": ";", "header_row": 3}})
+    >>> spec.file.options()
+    {'encoding': 'cp1258', 'delimiter': ';', 'header_row': 3}
+    """
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str | None = None
+    sheet: str | int | None = None
+    header_row: int | None = None
+
+    def options(self) -> dict[str, Any]:
+        """The options that are set, as keyword arguments of :func:`gbvstats.readers.read_raw`.
+
+        Examples
+        --------
+        >>> FileSpec(decimal=",").options()
+        {'decimal': ','}
+        """
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
 class SurveySpec:
     """A parsed survey spec. Build with :func:`load_spec` or :func:`parse_spec`."""
 
@@ -222,6 +259,7 @@ class SurveySpec:
     checks: ChecksSpec = ChecksSpec()
     disclosure: DisclosureSpec = DisclosureSpec()
     path: str | None = None
+    file: FileSpec = FileSpec()
 
     def derivation_order(self) -> tuple[str, ...]:
         """Derived variables in an order where each comes after those it reads."""
@@ -281,7 +319,7 @@ def load_spec(path: str | Path) -> SurveySpec:
     return parse_spec(data, path=str(p))
 
 
-_TOP = {"survey", "design", "missing", "variables", "derived", "skip", "checks", "disclosure"}
+_TOP = {"survey", "design", "missing", "variables", "derived", "skip", "checks", "disclosure", "file"}
 
 
 def parse_spec(data: Mapping[str, Any], path: str | None = None) -> SurveySpec:
@@ -360,6 +398,7 @@ def parse_spec(data: Mapping[str, Any], path: str | None = None) -> SurveySpec:
     checks = ChecksSpec(**checks_t)
 
     disclosure = _disclosure(_table(data, "disclosure", where), where)
+    file = _file(_table(data, "file", where), where)
 
     year = survey.get("year")
     if year is not None and not isinstance(year, int):
@@ -377,9 +416,37 @@ def parse_spec(data: Mapping[str, Any], path: str | None = None) -> SurveySpec:
         checks=checks,
         disclosure=disclosure,
         path=path,
+        file=file,
     )
     spec.derivation_order()  # fail early on cycles
     return spec
+
+
+def _file(t: Mapping[str, Any], where: str) -> FileSpec:
+    _known(t, {"encoding", "delimiter", "decimal", "sheet", "header_row"}, "file", where)
+    enc = _opt_str(t, "encoding", "file", where)
+    if enc is not None:
+        import codecs
+
+        try:
+            codecs.lookup(enc)
+        except LookupError:
+            raise SpecError(f"{where}: file.encoding = {enc!r} is not a known text encoding; use e.g. 'utf-8', "
+                            "'cp1258' (Windows Vietnamese), 'cp1252' (Windows Western) or 'utf-16'") from None
+    delim = _opt_str(t, "delimiter", "file", where)
+    if delim is not None and len(delim.replace("\\t", "\t")) != 1:
+        raise SpecError(f"{where}: file.delimiter = {delim!r} must be one character, e.g. ',', ';' or '\\t'")
+    dec = t.get("decimal")
+    if dec is not None:
+        _check_choice("file.decimal", dec, (".", ","), where)
+    sheet = t.get("sheet")
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, (str, int))):
+        raise SpecError(f"{where}: file.sheet must be a sheet name or a 0-based sheet number, got {sheet!r}")
+    row = t.get("header_row")
+    if row is not None and (isinstance(row, bool) or not isinstance(row, int) or row < 1):
+        raise SpecError(f"{where}: file.header_row must be a row number (1 = the first row), got {row!r}")
+    return FileSpec(encoding=enc, delimiter=delim.replace("\\t", "\t") if delim else None, decimal=dec,
+                    sheet=sheet, header_row=row)
 
 
 def _derived(name: str, t: Any, where: str) -> DerivedSpec:

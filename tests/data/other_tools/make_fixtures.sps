@@ -36,3 +36,7 @@ EXPORT OUTFILE='pspp_ranges.por'.
 * the data and syntax written by R's foreign::write.foreign, saved as .sav by PSPP
 INCLUDE FILE='foreign_spss.sps'.
 SAVE OUTFILE='foreign_spss.sav'.
+
+* the portable file converted back to .sav by PSPP (what gbvstats asks users to do with a .por file)
+IMPORT FILE='pspp_ranges.por'.
+SAVE OUTFILE='pspp_from_por.sav'.

@@ -112,6 +112,8 @@ _FIXES: dict[str, str] = {
     "bad_identifier_date": "the birth date could not be read, so the record cannot be linked exactly",
     "age_birth_date_mismatch": "the age differs from the age computed from the birth date; check both",
     "missing_column": "an optional column is absent from this file; its values are treated as blank",
+    "excel_serial_date": "a five-digit number was read as an Excel serial date (days since 1899-12-30); "
+                         "check it, and format the column as dates in the agency's file",
 }
 
 
@@ -390,6 +392,13 @@ def _parse_date_uniques(u: np.ndarray, formats: Sequence[str]) -> tuple[np.ndarr
         idx = np.flatnonzero(cand)[hit]
         days[idx] = got[hit].to_numpy().astype("datetime64[D]")
         fmt_idx[idx] = i
+    # Excel serial day numbers (a date cell whose format was lost, or a CSV saved from one): five digits
+    # (1927-2173), counted from 1899-12-30; only where no format matched
+    serial = (fmt_idx < 0) & s.str.fullmatch(r"\d{5}(\.0+)?").fillna(False).to_numpy(dtype=bool)
+    if serial.any():
+        n = s[serial].str.replace(r"\.0+$", "", regex=True).astype("int64").to_numpy()
+        days[serial] = np.datetime64("1899-12-30", "D") + n.astype("timedelta64[D]")
+        fmt_idx[serial] = len(formats)
     return days, fmt_idx
 
 
@@ -477,28 +486,36 @@ def _read_one(path: Path, sheet: str | None, schema_sheet: str | None):
         if suffix in (".csv", ".txt"):
             return _read_csv_table(path), None
         if suffix in (".xlsx", ".xlsm"):
-            book = pd.ExcelFile(path, engine="openpyxl")
-            names = [str(n) for n in book.sheet_names]
-            want = sheet or schema_sheet
-            if want is None:
-                if len(names) != 1:
-                    raise DataError(f"{path}: the workbook has sheets {names}; say which holds the records "
-                                    "(sheet= argument, or `sheet` under [schema])")
-                want = names[0]
-            if want not in names:
-                raise DataError(f"{path}: no sheet {want!r} (the workbook has sheets {names})"
-                                f"{close_matches(want, names)}; pass sheet= or correct `sheet` under [schema]")
-            return _table_from_frame(pd.read_excel(book, sheet_name=want, dtype=str, keep_default_na=False)), want
+            with pd.ExcelFile(path, engine="openpyxl") as book:
+                return _read_sheet(path, book, sheet, schema_sheet)
         if suffix == ".parquet":
             return _table_from_frame(pd.read_parquet(path)), None
     except (DataError, SpecError):
         raise
     except Exception as exc:  # pyarrow, openpyxl and zip errors have no common base
-        text = f"{type(exc).__name__}: {exc}"
-        fix = (f"check it is a valid {suffix} file" if "utf" not in text.lower() else
-               "save it as UTF-8 (in Excel: 'CSV UTF-8'); Vietnamese text in Windows-1258 or TCVN3 cannot be read")
-        raise ReadError(f"case file {str(path)!r} cannot be read ({text[:200]}); {fix}") from None
+        raise _unreadable(path, suffix, exc) from None
     raise ReadError(f"case file {str(path)!r}: unknown format {suffix!r}; give .csv, .xlsx or .parquet files")
+
+
+def _unreadable(path: Path, suffix: str, exc: Exception) -> ReadError:
+    text = f"{type(exc).__name__}: {exc}"
+    fix = (f"check it is a valid {suffix} file" if "utf" not in text.lower() else
+           "save it as UTF-8 (in Excel: 'CSV UTF-8'); Vietnamese text in Windows-1258 or TCVN3 cannot be read")
+    return ReadError(f"case file {str(path)!r} cannot be read ({text[:200]}); {fix}")
+
+
+def _read_sheet(path: Path, book, sheet: str | None, schema_sheet: str | None):
+    names = [str(n) for n in book.sheet_names]
+    want = sheet or schema_sheet
+    if want is None:
+        if len(names) != 1:
+            raise DataError(f"{path}: the workbook has sheets {names}; say which holds the records "
+                            "(sheet= argument, or `sheet` under [schema])")
+        want = names[0]
+    if want not in names:
+        raise DataError(f"{path}: no sheet {want!r} (the workbook has sheets {names})"
+                        f"{close_matches(want, names)}; pass sheet= or correct `sheet` under [schema]")
+    return _table_from_frame(pd.read_excel(book, sheet_name=want, dtype=str, keep_default_na=False)), want
 
 
 def _match_columns(table, schema: CaseSchema, label: str, problems: list[str]):
@@ -786,6 +803,7 @@ def _validate_tables(files: Sequence[tuple[str, str | None, object]], schema: Ca
                 flag(bad, c.name, "bad_date")
             out[c.name] = _per_row(codes, d_u, np.datetime64("NaT", "D"))
             fmt_used[c.name] = which
+            issues.add(which == len(schema.date_formats), c.name, "warning", "excel_serial_date")
         elif c.type == "integer":
             num_u = pd.to_numeric(pd.Series(u, dtype=object), errors="coerce").to_numpy(dtype=float)
             num = _per_row(codes, num_u, np.nan)
@@ -812,7 +830,7 @@ def _validate_tables(files: Sequence[tuple[str, str | None, object]], schema: Ca
             out[c.name] = pd.Categorical.from_codes(codes, categories=pd.Index(u, dtype=object))
 
     # mixed date formats within one column of one file: warn on rows in a minority format
-    nf = max(len(schema.date_formats), 1)
+    nf = len(schema.date_formats) + 1  # the last: Excel serial day numbers
     for name, which in fmt_used.items():
         ok = which >= 0
         if not ok.any():

@@ -186,6 +186,9 @@ def _read_text(p: Path, encoding: str | None, delimiter: str | None, decimal: st
     except LookupError:
         raise SpecError(f"{p}: encoding={encoding!r} is not a known text encoding; {_ENCODING_FIX}") from None
     except UnicodeDecodeError as exc:
+        other = _looks_like(p, None)
+        if other:
+            raise ReadError(f"{p}: is not a text file{other}") from None
         line = data[:exc.start].count(b"\n") + 1
         raise ReadError(f"{p}: the text is not {encoding or 'UTF-8'} (byte {exc.start}, line {line}: "
                         f"{data[max(0, exc.start - 10):exc.start + 10]!r}); {_ENCODING_FIX}") from None
@@ -253,15 +256,16 @@ def _to_number(col: pd.Series, decimal: str) -> pd.Series:
         return pd.to_numeric(col.where(col.str.strip() != ""), errors="coerce") if col.isna().all() else col
     sep = "," if decimal == "." else "."
     d, t = re.escape(decimal), re.escape(sep)
-    pattern = rf"[+-]?(\d+|\d{{1,3}}({t}\d{{3}})+)({d}\d*)?([eE][+-]?\d+)?|[+-]?{d}\d+"
+    pattern = rf"[+-]?(\d+|\d{{1,3}}({t}\d{{3}})+)({d}\d*)?([eE][+-]?\d+)?|[+-]?{d}\d+|[+-]?(?i:inf|infinity)"
     ok = vals.str.fullmatch(pattern)
     if not ok.all():
         return col
-    clean = col.str.strip().str.replace(sep, "", regex=False)
+    clean = col.str.strip()
+    clean = clean.where(clean.str.lower().str.lstrip("+-").str.startswith("inf"), clean.str.replace(sep, "", regex=False))
     if decimal == ",":
         clean = clean.str.replace(",", ".", regex=False)
     out = pd.to_numeric(clean.where(clean != ""), errors="coerce")
-    if out.notna().all() and (out == out.round()).all() and out.abs().max() < 2**53:
+    if out.notna().all() and np.isfinite(out).all() and (out == out.round()).all() and out.abs().max() < 2**53:
         return out.astype("int64")
     return out
 
@@ -370,7 +374,8 @@ def _read_pyreadstat(p: Path, fmt: str, encoding: str | None) -> tuple[pd.DataFr
         frame, m = reader(str(p), **kwargs)
     except Exception as exc:
         raise ReadError(f"{p}: cannot be read as a {fmt} file ({type(exc).__name__}: {exc}); "
-                        "check that the file is complete and was saved by the program its extension says") from None
+                        "check that the file is complete (not cut short by a copy or download) and was saved by "
+                        "the program its extension says" + _looks_like(p, fmt)) from None
     missing_codes: dict[str, tuple] = {}
     ranges: dict[str, tuple[tuple[float, float], ...]] = {}
     for name, rs in (getattr(m, "missing_ranges", None) or {}).items():

@@ -437,12 +437,23 @@ def _check_design(raw: pd.DataFrame, d: DesignSpec, where: str) -> None:
         w = raw[d.weights]
         wn = numeric_codes(w) if is_numeric_like(w) else pd.to_numeric(w, errors="coerce")
         arr = wn.to_numpy(dtype="float64")
-        for bad, what in ((~np.isfinite(arr), "missing or not finite"), (np.isfinite(arr) & (arr <= 0), "zero or negative")):
+        blank = w.isna().to_numpy(dtype=bool).copy()
+        if not pd.api.types.is_numeric_dtype(w):
+            text = w.astype("str").str.strip()
+            blank |= (text == "").fillna(False).to_numpy(dtype=bool)
+            blank |= text.str.fullmatch(r"\.[a-z_]?").fillna(False).to_numpy(dtype=bool)  # Stata/SAS missing
+        problems = []
+        not_number = np.isnan(arr) & ~blank
+        for bad, what in ((not_number, "not a number"), (blank | np.isinf(arr), "missing or not finite"),
+                          (np.isfinite(arr) & (arr <= 0), "zero or negative")):
             idx = np.flatnonzero(bad)
             if len(idx):
-                raise DataError(f"{where}: design weights column {d.weights!r} has values that are {what} in "
-                                f"{format_rows(idx)}; every respondent needs a finite positive weight: "
-                                "correct the weights, or drop these rows before reading and report them")
+                eg = "" if not (~blank[idx]).any() else f" (e.g. {', '.join(repr(v) for v in pd.unique(w.iloc[idx[:5]]))})"
+                problems.append(f"{what} in {format_rows(idx)}{eg}")
+        if problems:
+            raise DataError(f"{where}: design weights column {d.weights!r} has values that are "
+                            + "; ".join(problems) + ". Every respondent needs a finite positive weight: "
+                            "correct the weights, or drop these rows before reading and report them")
     for role, names in (("strata", [d.strata] if d.strata else []), ("psu", list(d.psu)), ("fpc", list(d.fpc))):
         for name in names:
             col = raw[name]

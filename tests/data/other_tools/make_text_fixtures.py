@@ -194,14 +194,14 @@ def write_cases() -> None:
     for i, (cid, ag, rep, inc, name, birth, commune) in enumerate(CASES[:3]):
         report_cell = [rep, rep.strftime("%d/%m/%Y"), _serial(rep)][i]  # a date cell, text, a serial number
         ws.append([cid, ag, report_cell, inc.strftime("%d/%m/%Y"), unicodedata.normalize("NFC", name), birth,
-                   commune, "F", 30, "92", "9201", "physical_assault", "yes"])
+                   commune, "F", None, "92", "9201", "physical_assault", "yes"])
     ws.cell(row=2, column=3).number_format = "dd/mm/yyyy"
     wb.save(out / "swc_2024.xlsx")
     # HEALTH: a CSV with names in NFD (decomposed, as some Mac and web forms send them), dates in three styles
     lines = [",".join(CASE_HEADER)]
     for i, (cid, ag, rep, inc, name, birth, commune) in enumerate(CASES[3:]):
         lines.append(",".join([cid, ag, styles[i](rep), styles[i](inc), unicodedata.normalize("NFD", name),
-                               styles[(i + 1) % 3](birth), commune, "F", "30", "92", "9201",
+                               styles[(i + 1) % 3](birth), commune, "F", "", "92", "9201",
                                "physical_assault", "yes"]))
     (out / "health_2024.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
 

@@ -457,21 +457,67 @@ def _table_from_frame(df: pd.DataFrame):
 
 
 def _read_csv_table(path: Path):
-    """Read a CSV with every column dictionary-encoded while parsing (one hash pass per column)."""
-    import csv
+    """Read a CSV with every column dictionary-encoded while parsing (one hash pass per column).
 
+    UTF-8 (with or without BOM) and UTF-16 with a BOM (Excel's "Unicode text") are read; the delimiter
+    (comma, semicolon, tab or bar) is taken from the header line.
+    """
+    import codecs
+    import csv
+    import io
+
+    import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh), None)
-    if not header:
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ReadError(f"case file {str(path)!r} starts as UTF-16 text but byte {exc.start} is not; "
+                            "save it again as 'CSV UTF-8'") from None
+    elif data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    end = data.find(b"\n")
+    first = data if end < 0 else data[:end]
+    try:
+        first_line = first.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, data, exc) from None
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), None)
+    if not header or not any(h.strip() for h in header):
         raise ReadError(f"case file {str(path)!r} is empty (no header row); export the records with their headers")
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
         raise DataError(f"{path}: the header repeats column(s) {dup}; give each column one header")
-    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-        column_types={h: _dict_type() for h in header}, strings_can_be_null=True, null_values=[""],
-        quoted_strings_can_be_null=True))
+    try:
+        return pacsv.read_csv(pa.BufferReader(data), parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                              convert_options=pacsv.ConvertOptions(
+            column_types={h: _dict_type() for h in header}, strings_can_be_null=True, null_values=[""],
+            quoted_strings_can_be_null=True))
+    except pa.ArrowInvalid as exc:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as uexc:
+            raise _not_utf8(path, data, uexc) from None
+        line = re.search(r"[Rr]ow #(\d+)", str(exc))
+        where = f" (line {line.group(1)})" if line else ""
+        raise ReadError(f"case file {str(path)!r} cannot be read as {delimiter!r}-separated text{where}: {exc}; "
+                        "check that every line has as many cells as the header") from None
+
+
+def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError) -> ReadError:
+    from .readers import _looks_like
+
+    other = _looks_like(path, None)
+    if other:
+        return ReadError(f"case file {str(path)!r} is not a text file{other}")
+    line = data[:exc.start].count(b"\n") + 1
+    return ReadError(f"case file {str(path)!r}: line {line} is not UTF-8 text (byte {exc.start}: "
+                     f"{data[max(0, exc.start - 10):exc.start + 10]!r}); save it as 'CSV UTF-8' in Excel "
+                     "(Vietnamese text in Windows-1258, Windows-1252 or TCVN3 cannot be read as it is)")
 
 
 _CASE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet")
@@ -498,10 +544,12 @@ def _read_one(path: Path, sheet: str | None, schema_sheet: str | None):
 
 
 def _unreadable(path: Path, suffix: str, exc: Exception) -> ReadError:
+    from .readers import _looks_like
+
     text = f"{type(exc).__name__}: {exc}"
-    fix = (f"check it is a valid {suffix} file" if "utf" not in text.lower() else
+    fix = (f"check it is a valid {suffix} file, not cut short by a copy or download" if "utf" not in text.lower() else
            "save it as UTF-8 (in Excel: 'CSV UTF-8'); Vietnamese text in Windows-1258 or TCVN3 cannot be read")
-    return ReadError(f"case file {str(path)!r} cannot be read ({text[:200]}); {fix}")
+    return ReadError(f"case file {str(path)!r} cannot be read ({text[:200]}); {fix}{_looks_like(path, {'.parquet': 'parquet', '.xlsx': 'excel', '.xlsm': 'excel'}.get(suffix))}")
 
 
 def _read_sheet(path: Path, book, sheet: str | None, schema_sheet: str | None):

@@ -152,7 +152,8 @@ def _looks_like(p: Path, fmt: str | None) -> str:
             text = exc.start > len(head) - 4
         if text and head.strip() and fmt not in ("csv", None):
             what = "a text (CSV) file"
-    if what is None or (fmt == "spss" and "SPSS .sav" in what) or (fmt == "excel" and "zip" in what):
+    if what is None or (fmt == "spss" and "SPSS .sav" in what) or (fmt == "excel" and "zip" in what) \
+            or (fmt == "parquet" and "Parquet" in what):
         return ""
     return f" (its first bytes say it is {what}: give it the right extension)"
 

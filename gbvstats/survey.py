@@ -507,12 +507,17 @@ def _check_labels(work: pd.DataFrame, meta: SurveyMeta, chk: ChecksSpec, where: 
         allowed = {float(k) for k in labels if isinstance(k, (int, float, np.number))}
         if var is not None:
             allowed |= set(var.values)
-        if len(allowed) < 2:
-            continue  # a single labelled code (e.g. "98 = 98 or older") does not enumerate the codes
-        allowed |= {float(c) for c in meta.missing_codes.get(name, ()) if not isinstance(c, str)}
+        ranges = meta.file.missing_ranges.get(name, ())
+        missing = {float(c) for c in meta.missing_codes.get(name, ()) if not isinstance(c, str)}
+        valid = {c for c in allowed if c not in missing
+                 and not any(isinstance(lo, (int, float)) and lo <= c <= hi for lo, hi in ranges)}
+        if len(valid) < 2:
+            # a single labelled code (e.g. "98 = 98 or older"), or labels that only name the missing codes
+            # (income with 98 refused, 99 don't know): the labels do not enumerate the codes
+            continue
+        allowed |= missing
         vals = col.to_numpy(dtype="float64")
         bad = ~np.isnan(vals) & ~np.isin(vals, np.fromiter(allowed, float))
-        ranges = meta.file.missing_ranges.get(name, ())
         for lo, hi in ranges:
             bad &= ~((vals >= lo) & (vals <= hi))
         idx = np.flatnonzero(bad)

@@ -162,3 +162,23 @@ write_json(f_truth, "foreign.truth.json", auto_unbox = TRUE, digits = NA, na = "
 versions <- list(R = R.version.string, haven = as.character(packageVersion("haven")),
                  foreign = as.character(packageVersion("foreign")), readstat_sas7bdat_written = ok)
 write_json(versions, "r_versions.json", auto_unbox = TRUE, pretty = TRUE)
+
+# ------------------------------------------------------------------------------------------- estimates
+# Design-based estimates from the files as R reads them back (survey package), so the tests check the
+# whole path file -> gbvstats estimate against R. User-missing codes are NA (haven's default).
+suppressPackageStartupMessages(library(survey))
+est <- list(survey_version = as.character(packageVersion("survey")), files = list())
+for (f in c("haven_survey.sav", "haven_stata15.dta", "haven_stata8.dta")) {
+  d <- if (grepl("sav$", f)) read_sav(f) else read_dta(f)
+  d <- as.data.frame(zap_labels(zap_missing(d)))
+  d$viol_yes <- as.numeric(d$violence == 1)
+  des <- svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, nest = TRUE, data = d)
+  m_inc <- svymean(~income, des, na.rm = TRUE)
+  m_vio <- svymean(~viol_yes, des, na.rm = TRUE)
+  est$files[[f]] <- list(
+    call = "svymean(~x, svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, nest = TRUE), na.rm = TRUE)",
+    income = list(mean = unname(coef(m_inc)), se = as.numeric(SE(m_inc))),
+    violence_yes = list(mean = unname(coef(m_vio)), se = as.numeric(SE(m_vio))))
+  print(f); print(m_inc); print(m_vio)
+}
+write_json(est, "r_estimates.json", auto_unbox = TRUE, digits = NA, pretty = TRUE)

@@ -215,8 +215,6 @@ def _read_text(p: Path, encoding: str | None, delimiter: str | None, decimal: st
             delimiter = ","
     if decimal is None:
         decimal = "," if delimiter == ";" and _DECIMAL_COMMA.search(text) else "."
-    if decimal == delimiter:
-        raise SpecError(f"{p}: the decimal mark and the delimiter are both {decimal!r}; give delimiter= or decimal=")
     frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, skiprows=skip, skip_blank_lines=False)
     frame.attrs["encoding"] = "utf-8" if enc == "utf-8-sig" else enc
     frame = _tidy(frame, p, f"(line {skip + 1} holds the column names)", skip + 2)

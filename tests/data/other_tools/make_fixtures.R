@@ -67,8 +67,11 @@ truth_of <- function(df) {
     rec <- list(label = if (is.null(attr(x, "label"))) "" else attr(x, "label"))
     labs <- attr(x, "labels")
     if (!is.null(labs)) {
-      rec$value_labels <- setNames(as.list(names(labs)),
-                                   if (is.character(labs)) labs else format(unname(unclass(labs)), trim = TRUE))
+      codes <- if (is.character(labs)) unname(labs) else {
+        lv <- unname(unclass(labs))
+        ifelse(is_tagged_na(lv), paste0(".", na_tag(lv)), format(lv, trim = TRUE))  # Stata .a, .b, ...
+      }
+      rec$value_labels <- setNames(as.list(names(labs)), codes)
     }
     if (inherits(x, "haven_labelled_spss")) {
       um <- is.na(x) & !is.na(unclass(x))

@@ -112,7 +112,7 @@ _FIXES: dict[str, str] = {
     "bad_identifier_date": "the birth date could not be read, so the record cannot be linked exactly",
     "age_birth_date_mismatch": "the age differs from the age computed from the birth date; check both",
     "missing_column": "an optional column is absent from this file; its values are treated as blank",
-    "excel_serial_date": "a five-digit number was read as an Excel serial date (days since 1899-12-30); "
+    "excel_serial_date": "a number was read as an Excel serial date (days since 1899-12-30); "
                          "check it, and format the column as dates in the agency's file",
 }
 
@@ -392,9 +392,11 @@ def _parse_date_uniques(u: np.ndarray, formats: Sequence[str]) -> tuple[np.ndarr
         idx = np.flatnonzero(cand)[hit]
         days[idx] = got[hit].to_numpy().astype("datetime64[D]")
         fmt_idx[idx] = i
-    # Excel serial day numbers (a date cell whose format was lost, or a CSV saved from one): five digits
-    # (1927-2173), counted from 1899-12-30; only where no format matched
+    # Excel serial day numbers (a date cell whose format was lost, or a CSV saved from one), counted from
+    # 1899-12-30: five digits up to 73050 (1927-05-18 .. 2099-12-31); only where no format matched
     serial = (fmt_idx < 0) & s.str.fullmatch(r"\d{5}(\.0+)?").fillna(False).to_numpy(dtype=bool)
+    if serial.any():
+        serial[serial] = s[serial].str.replace(r"\.0+$", "", regex=True).astype("int64").to_numpy() <= 73050
     if serial.any():
         n = s[serial].str.replace(r"\.0+$", "", regex=True).astype("int64").to_numpy()
         days[serial] = np.datetime64("1899-12-30", "D") + n.astype("timedelta64[D]")

@@ -359,6 +359,36 @@ def _read_sheet(p: Path, book: pd.ExcelFile, sheet: str | int | None, header_row
         raise ReadError(f"{exc}{others}") from None
 
 
+#: encodings whose conversion in ReadStat (iconv) is stateful and garbles fixed-width fields: a file in one of
+#: them is read byte for byte (latin-1) and its text decoded by Python. Windows-1258 is the code page of
+#: Vietnamese SPSS files saved by SPSS before Unicode mode (and by PSPP with SET LOCALE='windows-1258').
+_STATEFUL = {"WINDOWS-1258": "cp1258", "CP1258": "cp1258"}
+
+
+def _redecode(frame: pd.DataFrame, m: Any, codec: str):
+    """Text of a file read as latin-1, decoded with ``codec`` and composed (NFC)."""
+    import unicodedata
+
+    def fix(v: Any) -> Any:
+        return unicodedata.normalize("NFC", v.encode("latin1").decode(codec)) if isinstance(v, str) else v
+
+    names = {c: fix(c) for c in frame.columns}
+    frame = frame.rename(columns=names)
+    for name in frame.columns:  # columns, not rows: each string column decoded as a whole
+        col = frame[name]
+        if pd.api.types.is_string_dtype(col):
+            frame[name] = col.str.encode("latin1").str.decode(codec).str.normalize("NFC")
+    m.column_names_to_labels = {names.get(k, k): fix(v) for k, v in (m.column_names_to_labels or {}).items()}
+    m.variable_value_labels = {names.get(k, k): {fix(c): fix(lab) for c, lab in labs.items()}
+                               for k, labs in (m.variable_value_labels or {}).items()}
+    m.missing_ranges = {names.get(k, k): [{"lo": fix(r["lo"]), "hi": fix(r["hi"])} for r in rs]
+                        for k, rs in (getattr(m, "missing_ranges", None) or {}).items()}
+    m.missing_user_values = {names.get(k, k): v for k, v in (getattr(m, "missing_user_values", None) or {}).items()}
+    m.file_label = fix(getattr(m, "file_label", None) or "")
+    m.file_encoding = codec
+    return frame, m
+
+
 def _read_pyreadstat(p: Path, fmt: str, encoding: str | None) -> tuple[pd.DataFrame, FileMeta]:
     import pyreadstat
 
@@ -367,14 +397,21 @@ def _read_pyreadstat(p: Path, fmt: str, encoding: str | None) -> tuple[pd.DataFr
     kwargs: dict[str, Any] = {"dates_as_pandas_datetime": True}
     if fmt != "xport":
         kwargs["user_missing"] = True
+    redecode = _STATEFUL.get(encoding.upper().replace("_", "-")) if encoding else None
     if encoding:
-        kwargs["encoding"] = encoding
+        kwargs["encoding"] = "latin1" if redecode else encoding
     try:
         frame, m = reader(str(p), **kwargs)
+        if not redecode:
+            redecode = _STATEFUL.get(str(getattr(m, "file_encoding", None) or "").upper())
+            if redecode:  # read again byte for byte, and decode the text here
+                frame, m = reader(str(p), **dict(kwargs, encoding="latin1"))
     except Exception as exc:
         raise ReadError(f"{p}: cannot be read as a {fmt} file ({type(exc).__name__}: {exc}); "
                         "check that the file is complete (not cut short by a copy or download) and was saved by "
                         "the program its extension says" + _looks_like(p, fmt)) from None
+    if redecode:
+        frame, m = _redecode(frame, m, redecode)
     missing_codes: dict[str, tuple] = {}
     ranges: dict[str, tuple[tuple[float, float], ...]] = {}
     for name, rs in (getattr(m, "missing_ranges", None) or {}).items():

@@ -173,6 +173,22 @@ def test_pspp_missing_ranges_and_string_user_missing(name, violence_missing):
     assert s.data["region"].tolist() == [r[6] for r in rows]  # "Bắc" in UTF-8
 
 
+def test_spss_file_in_windows_1258_code_page():
+    """Vietnamese SPSS files saved before Unicode mode: ReadStat alone garbles them (names and text shift),
+    gbvstats decodes them. Compared with what PSPP itself reads back (pspp_windows_1258.truth.csv)."""
+    want = pd.read_csv(OT / "pspp_windows_1258.truth.csv", dtype=str)
+    s = gs.read_survey(OT / "pspp_windows_1258.sav")
+    assert list(s.raw.columns) == list(want.columns)
+    assert s.raw["province"].tolist() == want["province"].tolist()
+    assert s.raw["note"].tolist() == want["note"].tolist()
+    assert as_list(s.raw["violence"]) == [float(v) for v in want["violence"]]
+    assert s.label("violence") == "Từng bị bạo lực thể xác hoặc tình dục"
+    assert s.value_labels("violence")[9.0] == "Không biết" and s.value_labels("note") == {"?": "Không rõ"}
+    c = s.meta.missing_counts
+    assert dict(zip(zip(c["variable"], c["code"]), c["count"])) == {("violence", "9"): 1, ("note", "?"): 2}
+    assert s.meta.file.encoding == "cp1258"
+
+
 def test_spss_portable_file_is_refused_with_the_fix():
     with pytest.raises(ReadError) as e:
         gs.read_survey(OT / "pspp_ranges.por")

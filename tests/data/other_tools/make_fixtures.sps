@@ -40,3 +40,23 @@ SAVE OUTFILE='foreign_spss.sav'.
 * the portable file converted back to .sav by PSPP (what gbvstats asks users to do with a .por file)
 IMPORT FILE='pspp_ranges.por'.
 SAVE OUTFILE='pspp_from_por.sav'.
+
+* a file in the Windows Vietnamese code page, as SPSS wrote them before Unicode mode (keep this last:
+* the locale applies to every command after it)
+NEW FILE.
+SET LOCALE='windows-1258'.
+DATA LIST LIST /resp_id (F4.0) violence (F4.0) province (A20) note (A8).
+BEGIN DATA
+1 1 "Cần Thơ" "ok"
+2 2 "Hà Tĩnh" "?"
+3 9 "Thừa Thiên Huế" "ok"
+4 1 "Đồng Tháp" "?"
+END DATA.
+VARIABLE LABELS violence 'Từng bị bạo lực thể xác hoặc tình dục' /province 'Tỉnh/thành phố'.
+VALUE LABELS violence 1 'Có' 2 'Không' 9 'Không biết' /note '?' 'Không rõ'.
+MISSING VALUES violence (9) /note ('?').
+SAVE OUTFILE='pspp_windows_1258.sav'.
+* what PSPP reads back from it, as UTF-8 CSV (user-missing values written as their codes)
+SET LOCALE='UTF-8'.
+GET FILE='pspp_windows_1258.sav'.
+SAVE TRANSLATE /OUTFILE='pspp_windows_1258.truth.csv' /TYPE=CSV /FIELDNAMES /CELLS=VALUES /REPLACE.

@@ -215,7 +215,9 @@ def _read_text(p: Path, encoding: str | None, delimiter: str | None, decimal: st
             delimiter = ","
     if decimal is None:
         decimal = "," if delimiter == ";" and _DECIMAL_COMMA.search(text) else "."
-    frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, skiprows=skip, skip_blank_lines=False)
+    frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, skiprows=skip, skip_blank_lines=False,
+                        header=None)
+    frame = _set_header(frame, p, f"line {skip + 1}")
     frame.attrs["encoding"] = "utf-8" if enc == "utf-8-sig" else enc
     frame = _tidy(frame, p, f"(line {skip + 1} holds the column names)", skip + 2)
     for name in frame.columns:  # a handful of columns, each converted as a whole
@@ -267,6 +269,39 @@ def _to_number(col: pd.Series, decimal: str) -> pd.Series:
     if out.notna().all() and np.isfinite(out).all() and (out == out.round()).all() and out.abs().max() < 2**53:
         return out.astype("int64")
     return out
+
+
+def _set_header(frame: pd.DataFrame, p: Path, where: str) -> pd.DataFrame:
+    """Take the first row as the column names (stripped); refuse a name given twice (pandas would rename it)."""
+    names = []
+    for i, v in enumerate(frame.iloc[0].tolist()):  # the header cells
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+        names.append(text or f"Unnamed: {i}")
+    seen: dict[str, list[int]] = {}
+    for i, n in enumerate(names):
+        seen.setdefault(n, []).append(i + 1)
+    dup = {n: pos for n, pos in seen.items() if len(pos) > 1}
+    if dup:
+        which = "; ".join(f"{n!r} in columns {', '.join(map(str, pos))}" for n, pos in dup.items())
+        raise ReadError(f"{p}: the column names on {where} repeat ({which}); give each column its own name")
+    out = frame.iloc[1:].reset_index(drop=True)
+    out.columns = names
+    return out
+
+
+def _text_numbers(col: pd.Series) -> pd.Series:
+    """An object column whose non-blank cells are all numbers or numeric text, as numbers; else unchanged."""
+    blank = _blank(col)
+    if blank.all():
+        return col
+    num = pd.to_numeric(col.where(~blank).astype("str").str.strip(), errors="coerce")
+    if num.notna().sum() != (~blank).sum() or "bool" in pd.api.types.infer_dtype(col, skipna=True):
+        return col
+    if num.notna().all() and (num == num.round()).all() and num.abs().max() < 2**53:
+        return num.astype("int64")
+    return num
 
 
 def _tidy(frame: pd.DataFrame, p: Path, where_header: str, first_data_line: int, word: str = "line") -> pd.DataFrame:
@@ -347,7 +382,13 @@ def _read_sheet(p: Path, book: pd.ExcelFile, sheet: str | int | None, header_row
     where = f"{p} (sheet {label!r})"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # openpyxl's notes on styles and data validation
-        frame = pd.read_excel(book, sheet_name=sheet, header=(header_row or 1) - 1)
+        frame = pd.read_excel(book, sheet_name=sheet, header=None, skiprows=(header_row or 1) - 1)
+    if not len(frame):
+        raise ReadError(f"{where}: the sheet is empty" + (f" from row {header_row} on" if header_row else ""))
+    frame = _set_header(frame, Path(where), f"row {header_row or 1}").infer_objects()
+    for name in frame.columns:  # numbers stored as text ("12" in a column of numbers): numbers
+        if frame[name].dtype == object:
+            frame[name] = _text_numbers(frame[name])
     frame.attrs["header_row"] = header_row or 1
     others = f"; the workbook's sheets are {names}: give sheet= if the data are on another" if len(names) > 1 else ""
     if frame.shape[1] == 0 or (not len(frame) and frame.shape[1] <= 1):

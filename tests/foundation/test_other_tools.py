@@ -424,3 +424,33 @@ def test_every_bad_input_error_is_a_gbvstats_error(tmp_path):
     (tmp_path / "bad.dta").write_bytes(b"not a stata file at all")
     with pytest.raises(GbvstatsError):
         gs.read_survey(tmp_path / "bad.dta")
+
+
+def test_repeated_column_names_are_refused_not_renamed(survey_csv, tmp_path):
+    with pytest.raises(ReadError, match=r"s.csv: the column names on line 1 repeat \('weight' in columns 2, 4\)"):
+        read_raw(survey_csv("psu,weight,stratum,weight\n1,1,1,2\n"))
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["psu", "weight ", "weight"])  # a trailing space, as typed in Excel
+    wb.active.append([1, 2, 3])
+    wb.save(tmp_path / "d.xlsx")
+    with pytest.raises(ReadError, match=r"d.xlsx \(sheet 'Sheet'\): the column names on row 1 repeat"):
+        read_raw(tmp_path / "d.xlsx")
+
+
+def test_excel_numbers_stored_as_text_are_numbers(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append([" stratum", "psu", "weight", "q"])
+    for row in ([1, 1, "1.5", "2"], [1, 2, 2.5, 1], [2, 3, "2", "x"], [2, 4, 1, None]):
+        ws.append(row)
+    wb.save(tmp_path / "t.xlsx")
+    frame, _ = read_raw(tmp_path / "t.xlsx")
+    assert list(frame.columns) == ["stratum", "psu", "weight", "q"]  # header cells stripped
+    assert frame["weight"].tolist() == [1.5, 2.5, 2.0, 1.0]
+    assert frame["q"].tolist()[:3] == ["2", 1, "x"]  # text stays text where one cell is not a number
+    s = gs.read_survey(tmp_path / "t.xlsx", spec=parse_spec(DESIGN))
+    assert s.design.weights.sum() == 7.0

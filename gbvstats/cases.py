@@ -376,8 +376,10 @@ def _format_regex(fmt: str) -> str:
 def _parse_date_uniques(u: np.ndarray, formats: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Parse distinct date strings: (datetime64[D] with NaT, index of the first format that matched or -1)."""
     s = pd.Series(u, dtype=object).astype(str).str.strip()
-    # Excel cells read as text look like "2024-03-05 00:00:00"
-    s = s.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\.0+)?$", r"\1", regex=True)
+    # Excel cells read as text look like "2024-03-05 00:00:00"; a time of day (Excel date-time cells,
+    # Parquet timestamps, "06/03/2024 14:30" from a hotline log) is dropped: the columns hold dates
+    s = s.str.replace(r"^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", r"\1", regex=True)
+    s = s.str.replace(r"^(\S+)\s+\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", r"\1", regex=True)
     days = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[D]")
     fmt_idx = np.full(len(s), -1, dtype=np.int64)
     for i, fmt in enumerate(formats):  # a handful of formats, not rows

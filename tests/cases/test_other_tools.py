@@ -116,3 +116,31 @@ def test_serial_numbers_outside_1927_2099_are_not_dates(tmp_path):
     issues = c.report.issues
     bad = issues[(issues["reason"] == "bad_date") & (issues["column"] == "report_date")]
     assert bad["row"].tolist() == [1] and bad["value"].tolist() == ["99999"]
+
+
+def test_date_time_cells_and_parquet_timestamps_keep_their_date(tmp_path):
+    """Hotline logs keep the time of day: an Excel date-time cell, a Parquet timestamp or "06/03/2024 14:30"."""
+    import pandas as pd
+    from openpyxl import Workbook
+
+    base = pd.read_csv(OT / "cases" / "health_2024.csv", dtype=str)
+    df = base.copy()
+    df["report_date"] = pd.to_datetime(["2024-03-06 14:30:00", "2024-05-09 00:00:00", "2024-12-12 08:00:01"])
+    df["incident_date"] = pd.to_datetime(["2024-03-01", "2024-05-07", "2024-12-01"])
+    df["age"] = pd.array([30, None, 25], dtype="Int64")  # nullable integers
+    df["district"] = pd.array([9201, 9201, 9201], dtype="Int64")
+    df.to_parquet(tmp_path / "h.parquet")
+    text = base.copy()
+    text["report_date"] = ["06/03/2024 14:30", "09/05/2024 7:05", "12/12/2024 08:00:01"]
+    text.to_csv(tmp_path / "h.csv", index=False)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "cases"
+    ws.append(list(df.columns))
+    for row in df.astype(object).where(df.notna(), None).itertuples(index=False):
+        ws.append([v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in row])
+    wb.save(tmp_path / "h.xlsx")
+    for name in ("h.parquet", "h.csv", "h.xlsx"):
+        c = read([tmp_path / name])
+        assert c.report.rows_kept == 3, name
+        assert c.records["report_date"].astype(str).tolist() == ["2024-03-06", "2024-05-09", "2024-12-12"], name

@@ -430,6 +430,54 @@ def _redecode(frame: pd.DataFrame, m: Any, codec: str):
     return frame, m
 
 
+def _xport_special_missing(p: Path, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple]]:
+    """SAS special missing values (.A-.Z, ._) of a transport file (v5 or v8), as ".a" ... codes.
+
+    The observations are fixed-width records after the OBS header; a numeric cell holding a special
+    missing value is the letter (or '_') followed by zero bytes. Only the first member is read, as ReadStat does.
+    """
+    data = p.read_bytes()
+    v8 = data[20:28] == b"LIBV8   " or b"NAMSTV8" in data[:2000]
+    head = data.find(b"HEADER RECORD*******NAMSTV8 " if v8 else b"HEADER RECORD*******NAMESTR ")
+    if head < 0 or not len(frame):
+        return frame, {}
+    nvar = int(data[head + 54:head + 58])
+    member = data.rfind(b"HEADER RECORD*******MEMB", 0, head)
+    size = 136 if member >= 0 and data[member + 74:member + 78] == b"0136" else 140  # 136: VAX/VMS
+    names, numeric, pos, width = [], [], [], []
+    for k in range(nvar):  # the variables' descriptors (a handful), never rows
+        rec = data[head + 80 + k * size: head + 80 + (k + 1) * size]
+        numeric.append(int.from_bytes(rec[0:2], "big") == 1)
+        width.append(int.from_bytes(rec[4:6], "big"))
+        pos.append(int.from_bytes(rec[84:88], "big"))
+        names.append(rec[8:16])
+    obs = data.find(b"HEADER RECORD*******OBSV8   " if v8 else b"HEADER RECORD*******OBS     ", head)
+    if obs < 0:
+        return frame, {}
+    reclen = max(p_ + w for p_, w in zip(pos, width))
+    start = obs + 80
+    n = len(frame)
+    if start + n * reclen > len(data):
+        return frame, {}
+    rows = np.frombuffer(data, dtype=np.uint8, count=n * reclen, offset=start).reshape(n, reclen)
+    codes: dict[str, tuple] = {}
+    for j, name in enumerate(frame.columns[:nvar]):
+        if not numeric[j] or not pd.api.types.is_numeric_dtype(frame[name]):
+            continue
+        cell = rows[:, pos[j]:pos[j] + width[j]]
+        first = cell[:, 0]
+        special = ((first >= ord("A")) & (first <= ord("Z")) | (first == ord("_"))) & (cell[:, 1:] == 0).all(axis=1)
+        special &= frame[name].isna().to_numpy()
+        if not special.any():
+            continue
+        letters = np.char.lower(first[special].view("S1").astype(str))
+        col = frame[name].astype(object)
+        col[special] = np.char.add(".", letters).astype(object)
+        frame[name] = col
+        codes[name] = tuple(sorted(set("." + letters)))
+    return frame, codes
+
+
 def _read_pyreadstat(p: Path, fmt: str, encoding: str | None) -> tuple[pd.DataFrame, FileMeta]:
     import pyreadstat
 
@@ -453,12 +501,16 @@ def _read_pyreadstat(p: Path, fmt: str, encoding: str | None) -> tuple[pd.DataFr
                         "the program its extension says" + _looks_like(p, fmt)) from None
     if redecode:
         frame, m = _redecode(frame, m, redecode)
+    xport_missing: dict[str, tuple] = {}
+    if fmt == "xport":  # ReadStat turns SAS special missing .A-.Z into NaN here: recover them from the bytes
+        frame, xport_missing = _xport_special_missing(p, frame)
     missing_codes: dict[str, tuple] = {}
     ranges: dict[str, tuple[tuple[float, float], ...]] = {}
     for name, rs in (getattr(m, "missing_ranges", None) or {}).items():
         pairs = tuple((r["lo"], r["hi"]) for r in rs)
         ranges[name] = pairs
         missing_codes[name] = tuple(lo for lo, hi in pairs if lo == hi)
+    missing_codes.update(xport_missing)
     for name, letters in (getattr(m, "missing_user_values", None) or {}).items():
         missing_codes[name] = tuple(missing_codes.get(name, ())) + tuple(f".{str(c).lower()}" for c in letters)
     # Stata/SAS letters come back as "a"/"A": mark them as ".a"

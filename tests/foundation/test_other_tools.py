@@ -96,13 +96,18 @@ def test_haven_stata_versions_tagged_missing_and_labels_match_r(version):
 
 @pytest.mark.parametrize("name", ["haven_v5.xpt", "haven_v8.xpt", "haven_survey.sas7bdat"])
 def test_haven_sas_files_match_r(name):
+    """Including SAS special missing values .A-.Z, which ReadStat drops to NaN in transport files."""
     t = truth(name)
     s = gs.read_survey(OT / name)
     assert list(s.raw.columns) == t["columns"]
+    counts = s.meta.missing_counts
     for var, rec in t["variables"].items():
         want = [v if not isinstance(v, (int, float)) else float(v) for v in rec["values"]]
         assert as_list(s.data[var]) == want, var
         assert s.label(var) == rec["label"], var
+        seen = counts[counts["variable"] == var]
+        assert dict(zip(seen["code"], seen["count"])) == rec.get("user_missing", {}), var
+    assert t["variables"]["VIOL"]["user_missing"] == {".a": 1, ".b": 1, ".c": 1}
 
 
 @pytest.mark.parametrize("name", ["haven_survey.sav", "haven_stata15.dta", "haven_stata8.dta"])

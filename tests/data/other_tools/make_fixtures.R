@@ -80,7 +80,7 @@ truth_of <- function(df) {
     }
     if (is.double(unclass(x)) && any(is_tagged_na(unclass(x)))) {
       tags <- na_tag(unclass(x))
-      tab <- table(paste0(".", tags[!is.na(tags)]))
+      tab <- table(paste0(".", tolower(tags[!is.na(tags)])))
       rec$user_missing <- as.list(setNames(as.integer(tab), names(tab)))
     }
     z <- zap_labels(zap_missing(x))
@@ -133,8 +133,13 @@ for (ver in 8:15) {
 }
 
 # ------------------------------------------------------------------------------------------- SAS
+# SAS special missing values: .A refused, .B don't know, .C not asked
+viol_sas <- violence
+viol_sas[violence == 8] <- tagged_na("A")
+viol_sas[violence == 9] <- tagged_na("B")
+viol_sas[violence == -1] <- tagged_na("C")
 xpt <- data.frame(RESPID = seq_len(n), STRATUM = stratum, PSU = psu, WEIGHT = weight,
-                  VIOL = ifelse(violence %in% c(8, 9, -1), NA, violence), IDATE = dates,
+                  VIOL = viol_sas, IDATE = dates,
                   PROV = iconv(province, "UTF-8", "ASCII//TRANSLIT"))
 attr(xpt$VIOL, "label") <- "Ever physical or sexual violence"
 attr(xpt$WEIGHT, "label") <- "Survey weight"

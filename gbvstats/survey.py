@@ -360,7 +360,9 @@ class Survey:
         user_missing = self.meta.missing_counts.groupby("variable")["count"].sum() if len(self.meta.missing_counts) else pd.Series(dtype=float)
         for name in data.columns:
             col = data[name]
-            kind = "derived" if name in self.spec.derived else ("numeric" if is_numeric_like(col) else "text")
+            kind = "derived" if name in self.spec.derived else ("numeric" if is_numeric_like(col) else
+                                                               "date" if pd.api.types.is_datetime64_any_dtype(col)
+                                                               else "text")
             n_user = int(user_missing.get(name, 0))
             if name in raw.columns and name not in self.spec.derived:
                 n_sys = int(raw[name].isna().sum())

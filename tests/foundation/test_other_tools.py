@@ -68,6 +68,7 @@ def test_haven_spss_values_labels_and_user_missing_match_r(name):
     assert (s.raw["income"] == 99).sum() == 2
     kept = gs.read_survey(OT / name, user_missing="keep")
     assert (kept.data["sought_help"] == 0).sum() == 5
+    assert d.loc["interview_date", "kind"] == "date" and d.loc["sex", "kind"] == "text"
     # Vietnamese text as written (NFC)
     prov = s.data["tinh_thanh_pho_noi_phong_van_nguoi_tra_loi_nam_2024"]
     assert prov.iloc[0] == "Cần Thơ" and all(unicodedata.is_normalized("NFC", v) for v in prov)

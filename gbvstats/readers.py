@@ -200,14 +200,18 @@ def _read_text(p: Path, encoding: str | None, delimiter: str | None, decimal: st
         raise ReadError(f"{p}: line {line} holds a replacement character (\ufffd): the text was damaged when "
                         f"it was converted to UTF-8; {_ENCODING_FIX}")
     # Windows-1258 and some Mac programs store Vietnamese tone marks as separate (combining) characters
-    text = unicodedata.normalize("NFC", text)
-    lines = text.splitlines()
-    skip = (header_row or 1) - 1
-    if not "".join(lines).strip():
+    source: Any = None
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    elif enc == "utf-8-sig":
+        source = io.BytesIO(data)  # the bytes as they are: no second encoding pass
+    if not text.strip():
         raise ReadError(f"{p}: the file holds no text (only blank lines); export the data again")
+    skip = (header_row or 1) - 1
+    lines = text.split("\n", skip + 1)[: skip + 1]
     if skip >= len(lines):
         raise SpecError(f"{p}: header_row={header_row} but the file has {len(lines)} lines")
-    head = lines[skip]
+    head = lines[skip].rstrip("\r")
     if delimiter is None:
         counts = {d: head.count(d) for d in _DELIMITERS}
         delimiter = max(_DELIMITERS, key=lambda d: counts[d])
@@ -215,13 +219,20 @@ def _read_text(p: Path, encoding: str | None, delimiter: str | None, decimal: st
             delimiter = ","
     if decimal is None:
         decimal = "," if delimiter == ";" and _DECIMAL_COMMA.search(text) else "."
-    frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, skiprows=skip, skip_blank_lines=False,
-                        header=None)
-    frame = _set_header(frame, p, f"line {skip + 1}")
+    import csv
+
+    header = next(csv.reader([head], delimiter=delimiter), [])
+    # pandas' C parser reads the plain numbers; columns it leaves as text are checked below (thousands
+    # separators, decimal marks), each as a whole
+    frame = pd.read_csv(source or io.StringIO(text), sep=delimiter, skiprows=skip + 1, skip_blank_lines=False,
+                        header=None, names=list(range(len(header))), decimal=decimal,
+                        encoding="utf-8-sig" if source is not None else None)
+    frame.columns = _header_names(header, p, f"line {skip + 1}")
     frame.attrs["encoding"] = "utf-8" if enc == "utf-8-sig" else enc
     frame = _tidy(frame, p, f"(line {skip + 1} holds the column names)", skip + 2)
     for name in frame.columns:  # a handful of columns, each converted as a whole
-        frame[name] = _to_number(frame[name], decimal)
+        if not pd.api.types.is_numeric_dtype(frame[name]):
+            frame[name] = _to_number(frame[name].astype("str"), decimal)
     _warn_lost_letters(frame, p, skip + 2)
     return frame
 
@@ -236,7 +247,7 @@ def _warn_lost_letters(frame: pd.DataFrame, p: Path, first_line: int) -> None:
         col = frame[name]
         if pd.api.types.is_numeric_dtype(col):
             continue
-        hit = col.astype("str").str.contains(r"\w\?|\?\w", regex=True).fillna(False).to_numpy(dtype=bool)
+        hit = _regex(col, r"[\pL\pN]\?|\?[\pL\pN]")
         if hit.any():
             idx = np.flatnonzero(hit)
             warnings.warn(f"{p}: column {name!r} has '?' inside words ({_lines(idx, first_line)}, e.g. "
@@ -246,6 +257,20 @@ def _warn_lost_letters(frame: pd.DataFrame, p: Path, first_line: int) -> None:
 
 
 _DECIMAL_COMMA = re.compile(r"(^|[;\n])\s*\"?[+-]?\d+(\.\d{3})*,\d+\"?\s*(?=[;\r\n]|$)")
+
+
+def _regex(col: pd.Series, pattern: str) -> np.ndarray:
+    """Cells (as text) matching ``pattern`` anywhere (RE2 syntax, in arrow); missing cells are False."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(col.array) if isinstance(col.dtype, pd.StringDtype) else None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        arr = None
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pa.array(col.astype("str").to_numpy(dtype=object, na_value=None), type=pa.string())
+    return pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(zero_copy_only=False)
 
 
 def _to_number(col: pd.Series, decimal: str) -> pd.Series:
@@ -258,8 +283,7 @@ def _to_number(col: pd.Series, decimal: str) -> pd.Series:
     sep = "," if decimal == "." else "."
     d, t = re.escape(decimal), re.escape(sep)
     pattern = rf"[+-]?(\d+|\d{{1,3}}({t}\d{{3}})+)({d}\d*)?([eE][+-]?\d+)?|[+-]?{d}\d+|[+-]?(?i:inf|infinity)"
-    ok = vals.str.fullmatch(pattern)
-    if not ok.all():
+    if not _regex(vals, f"^(?:{pattern})$").all():
         return col
     clean = col.str.strip()
     clean = clean.where(clean.str.lower().str.lstrip("+-").str.startswith("inf"), clean.str.replace(sep, "", regex=False))
@@ -272,9 +296,17 @@ def _to_number(col: pd.Series, decimal: str) -> pd.Series:
 
 
 def _set_header(frame: pd.DataFrame, p: Path, where: str) -> pd.DataFrame:
-    """Take the first row as the column names (stripped); refuse a name given twice (pandas would rename it)."""
+    """Take the first row as the column names (see :func:`_header_names`)."""
+    out = frame.iloc[1:].reset_index(drop=True)
+    out.columns = _header_names(frame.iloc[0].tolist(), p, where)
+    return out
+
+
+def _header_names(cells: list, p: Path, where: str) -> list[str]:
+    """Header cells as column names (stripped; blank -> "Unnamed: i"); a name given twice is an error
+    (pandas would rename it silently)."""
     names = []
-    for i, v in enumerate(frame.iloc[0].tolist()):  # the header cells
+    for i, v in enumerate(cells):  # the header cells
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
@@ -286,9 +318,7 @@ def _set_header(frame: pd.DataFrame, p: Path, where: str) -> pd.DataFrame:
     if dup:
         which = "; ".join(f"{n!r} in columns {', '.join(map(str, pos))}" for n, pos in dup.items())
         raise ReadError(f"{p}: the column names on {where} repeat ({which}); give each column its own name")
-    out = frame.iloc[1:].reset_index(drop=True)
-    out.columns = names
-    return out
+    return names
 
 
 def _text_numbers(col: pd.Series) -> pd.Series:

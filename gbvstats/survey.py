@@ -250,6 +250,7 @@ class Survey:
         _check_design(raw, spec.design, where)
 
         missing_codes = _missing_codes(raw, fmeta, spec)
+        _check_design_missing(raw, spec.design, missing_codes, fmeta, where)
         counts = _count_missing(raw, missing_codes, fmeta, spec)
         meta = SurveyMeta(file=fmeta, spec=spec, missing_codes=missing_codes, missing_counts=counts)
 
@@ -473,6 +474,23 @@ def _check_design(raw: pd.DataFrame, d: DesignSpec, where: str) -> None:
                 if len(idx):
                     raise DataError(f"{where}: fpc column {name!r} is not a positive number in {format_rows(idx)}; "
                                     "give population sizes (>= 1) or sampling fractions (0 < f <= 1)")
+
+
+def _check_design_missing(raw: pd.DataFrame, d: DesignSpec, missing_codes: Mapping[str, tuple], fmeta: FileMeta,
+                          where: str) -> None:
+    """A design variable holding a code the file declares user-missing (SPSS MISSING VALUES, Stata .a)."""
+    for role, name in [("weights", d.weights), ("strata", d.strata)] + [("psu", n) for n in d.psu] \
+            + [("fpc", n) for n in d.fpc]:
+        if not name or name not in missing_codes:
+            continue
+        mask = _missing_mask(raw[name], missing_codes[name], fmeta.missing_ranges.get(name, ())).to_numpy()
+        idx = np.flatnonzero(mask)
+        if len(idx):
+            codes = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in pd.unique(raw[name].iloc[idx])[:5])
+            raise DataError(f"{where}: design variable {name!r} ({role}) holds codes the file declares as "
+                            f"user-missing ({codes}) in {format_rows(idx)}; every respondent needs a real "
+                            f"{role} value: fill them in from the sample frame (or, if the codes are real values, "
+                            "remove the missing-value declaration on this variable)")
 
 
 def _check_ids(raw: pd.DataFrame, spec: SurveySpec, chk: ChecksSpec, where: str, issues: list) -> None:

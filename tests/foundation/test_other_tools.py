@@ -460,3 +460,15 @@ def test_excel_numbers_stored_as_text_are_numbers(tmp_path):
     assert frame["q"].tolist()[:3] == ["2", 1, "x"]  # text stays text where one cell is not a number
     s = gs.read_survey(tmp_path / "t.xlsx", spec=parse_spec(DESIGN))
     assert s.design.weights.sum() == 7.0
+
+
+def test_design_variable_with_a_declared_user_missing_code(tmp_path):
+    import pyreadstat
+
+    df = pd.DataFrame({"stratum": [1.0, 1, 1, 2, 2, 2], "psu": [1.0, 2, 99, 3, 4, 4], "weight": [1.0] * 6})
+    pyreadstat.write_sav(df, str(tmp_path / "pm.sav"), missing_ranges={"psu": [99]})
+    with pytest.raises(DataError) as e:
+        gs.read_survey(tmp_path / "pm.sav", spec=parse_spec(DESIGN))
+    msg = str(e.value)
+    assert "pm.sav" in msg and "'psu'" in msg and "user-missing (99)" in msg and "row 3 (1 in all)" in msg
+    assert "sample frame" in msg

@@ -346,6 +346,17 @@ def _tidy(frame: pd.DataFrame, p: Path, where_header: str, first_data_line: int,
     frame = frame.drop(columns=empty_cols)
     blank = blank.drop(columns=empty_cols)
     headless = [c for c in frame.columns if c in unnamed]
+    if headless and headless[0] == frame.columns[0]:
+        # row names written by R's write.csv (1..n) or pandas' to_csv (0..n-1): not data
+        first = pd.to_numeric(frame[headless[0]], errors="coerce").to_numpy(dtype="float64")
+        n = len(frame)
+        if n and (np.array_equal(first, np.arange(1, n + 1)) or np.array_equal(first, np.arange(n))):
+            warnings.warn(f"{p}: the first column has no name and holds the row numbers {int(first[0])}..."
+                          f"{int(first[-1])} (row names written by R's write.csv or pandas' to_csv); it was "
+                          "dropped", GbvstatsWarning, stacklevel=4)
+            frame = frame.drop(columns=[headless[0]])
+            blank = blank.drop(columns=[headless[0]])
+            headless = headless[1:]
     if headless:
         pos = [list(frame.columns).index(c) + 1 for c in headless]
         rows = np.flatnonzero(~blank[headless[0]].to_numpy())

@@ -472,3 +472,17 @@ def test_design_variable_with_a_declared_user_missing_code(tmp_path):
     msg = str(e.value)
     assert "pm.sav" in msg and "'psu'" in msg and "user-missing (99)" in msg and "row 3 (1 in all)" in msg
     assert "sample frame" in msg
+
+
+@pytest.mark.parametrize("name", ["r_write_csv.csv", "r_write_csv2.csv"])
+def test_csv_written_by_r(name):
+    """write.csv (row names as an unnamed first column, "NA") and write.csv2 (";" and decimal comma)."""
+    t = json.loads((OT / "r_write_csv.truth.json").read_text(encoding="utf-8"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame, _ = read_raw(OT / name)
+    dropped = [w for w in caught if "row names" in str(w.message)]
+    assert len(dropped) == (1 if name == "r_write_csv.csv" else 0)
+    assert list(frame.columns) == t["columns"]
+    for col, want in t["values"].items():
+        assert as_list(frame[col]) == [v if v is None or isinstance(v, str) else float(v) for v in want], col

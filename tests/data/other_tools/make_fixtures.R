@@ -167,6 +167,15 @@ f_truth <- list(n = nrow(old), columns = names(old), variables = lapply(old, fun
   list(values = if (is.factor(x)) as.integer(x) else x, labels = if (is.factor(x)) levels(x) else NULL)))
 write_json(f_truth, "foreign.truth.json", auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE)
 
+# ------------------------------------------------------------------------------------------- CSV from R
+csv_df <- data.frame(resp_id = seq_len(n), stratum = stratum, psu = psu, weight = weight,
+                     income = ifelse(income %in% c(98, 99), NA, income + 0.25), province = province)
+csv_df$province[3] <- NA
+write.csv(csv_df, "r_write_csv.csv", fileEncoding = "UTF-8")               # row names, "NA", quoted text
+write.csv2(csv_df, "r_write_csv2.csv", row.names = FALSE, fileEncoding = "UTF-8")  # ";" and decimal comma
+write_json(list(n = nrow(csv_df), columns = names(csv_df), values = as.list(csv_df)), "r_write_csv.truth.json",
+           auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE)
+
 versions <- list(R = R.version.string, haven = as.character(packageVersion("haven")),
                  foreign = as.character(packageVersion("foreign")), readstat_sas7bdat_written = ok)
 write_json(versions, "r_versions.json", auto_unbox = TRUE, pretty = TRUE)

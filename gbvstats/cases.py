@@ -149,6 +149,7 @@ class CaseSchema:
     date_formats: tuple[str, ...]
     sheet: str | None
     min_frequency: int
+    encoding: str | None = None
 
     def column(self, name: str) -> ColumnSpec:
         for c in self.columns:
@@ -180,6 +181,20 @@ def _code_str(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def _encoding(value: object, p: Path) -> str | None:
+    """The schema's text encoding of CSV files (`encoding` under [schema]), checked."""
+    if value is None:
+        return None
+    import codecs
+
+    try:
+        codecs.lookup(str(value))
+    except LookupError:
+        raise SpecError(f"case schema {str(p)!r}: [schema] encoding = {value!r} is not a known text encoding; use "
+                        "'utf-8', 'cp1258' (Windows Vietnamese), 'cp1252' or 'utf-16'") from None
+    return str(value)
 
 
 def load_schema(path: str | os.PathLike[str]) -> CaseSchema:
@@ -280,7 +295,7 @@ def load_schema(path: str | os.PathLike[str]) -> CaseSchema:
     return CaseSchema(
         path=str(p), name=str(head.get("name", p.stem)), columns=tuple(cols), agencies=agencies,
         services=services, statuses=statuses, date_formats=formats, sheet=head.get("sheet"),
-        min_frequency=int(head.get("min_frequency", 10)),
+        min_frequency=int(head.get("min_frequency", 10)), encoding=_encoding(head.get("encoding"), p),
     )
 
 
@@ -460,11 +475,11 @@ def _table_from_frame(df: pd.DataFrame):
     return pa.Table.from_arrays(cols, names=names) if cols else pa.table({})
 
 
-def _read_csv_table(path: Path):
+def _read_csv_table(path: Path, encoding: str | None = None):
     """Read a CSV with every column dictionary-encoded while parsing (one hash pass per column).
 
-    UTF-8 (with or without BOM) and UTF-16 with a BOM (Excel's "Unicode text") are read; the delimiter
-    (comma, semicolon, tab or bar) is taken from the header line.
+    UTF-8 (with or without BOM) and UTF-16 with a BOM (Excel's "Unicode text") are read, other encodings
+    when the schema names one; the delimiter (comma, semicolon, tab or bar) is taken from the header line.
     """
     import codecs
     import csv
@@ -474,7 +489,15 @@ def _read_csv_table(path: Path):
     import pyarrow.csv as pacsv
 
     data = path.read_bytes()
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if encoding and codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            raise ReadError(f"case file {str(path)!r}: line {line} is not {encoding} text (byte {exc.start}); "
+                            "check the encoding under [schema], or save the file as 'CSV UTF-8'") from None
+        data = unicodedata.normalize("NFC", text.lstrip("\ufeff")).encode("utf-8")
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             data = data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError as exc:
@@ -520,21 +543,22 @@ def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError) -> ReadError:
         return ReadError(f"case file {str(path)!r} is not a text file{other}")
     line = data[:exc.start].count(b"\n") + 1
     return ReadError(f"case file {str(path)!r}: line {line} is not UTF-8 text (byte {exc.start}: "
-                     f"{data[max(0, exc.start - 10):exc.start + 10]!r}); save it as 'CSV UTF-8' in Excel "
-                     "(Vietnamese text in Windows-1258, Windows-1252 or TCVN3 cannot be read as it is)")
+                     f"{data[max(0, exc.start - 10):exc.start + 10]!r}); save it as 'CSV UTF-8' in Excel, or "
+                     "name its encoding under [schema] (encoding = \"cp1258\" for Windows Vietnamese, "
+                     "\"cp1252\" for Windows Western European)")
 
 
 _CASE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet")
 
 
-def _read_one(path: Path, sheet: str | None, schema_sheet: str | None):
+def _read_one(path: Path, sheet: str | None, schema_sheet: str | None, encoding: str | None = None):
     """Read one agency file as an arrow table of dictionary-encoded text columns, and the sheet used."""
     if not path.exists():
         raise ReadError(f"case file {str(path)!r} does not exist; check the path")
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            return _read_csv_table(path), None
+            return _read_csv_table(path, encoding), None
         if suffix in (".xlsx", ".xlsm"):
             with pd.ExcelFile(path, engine="openpyxl") as book:
                 return _read_sheet(path, book, sheet, schema_sheet)
@@ -1035,7 +1059,7 @@ def read_cases(files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     for p in paths:
         path = Path(p)
         try:
-            df, used_sheet = _read_one(path, sheet, sch.sheet)
+            df, used_sheet = _read_one(path, sheet, sch.sheet, sch.encoding)
         except DataError as exc:
             if isinstance(exc, ReadError):
                 raise

@@ -83,7 +83,23 @@ def test_windows_1258_case_file_is_named_with_line_and_fix(tmp_path):
     with pytest.raises(ReadError) as e:
         read([p])
     msg = str(e.value)
-    assert "health.csv" in msg and "line 2" in msg and "CSV UTF-8" in msg
+    assert "health.csv" in msg and "line 2" in msg and "CSV UTF-8" in msg and "encoding" in msg
+    # with the encoding named in the schema, the same records as the UTF-8 file; NFD tone marks composed
+    schema = tmp_path / "cases.toml"
+    schema.write_text(SCHEMA.read_text(encoding="utf-8").replace("[schema]\n", "[schema]\nencoding = \"cp1258\"\n", 1),
+                      encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExclusionWarning)
+        got = gs.read_cases([p], schema=schema)
+    base = read([OT / "cases" / "health_2024.csv"])
+    for col in ("incident_id", "report_date", "incident_date", "birth_date"):
+        assert got.records[col].astype(str).tolist() == base.records[col].astype(str).tolist(), col
+    schema.write_text(SCHEMA.read_text(encoding="utf-8").replace("[schema]\n", "[schema]\nencoding = \"cp9999\"\n", 1),
+                      encoding="utf-8")
+    from gbvstats.errors import SpecError
+
+    with pytest.raises(SpecError, match="cp9999"):
+        gs.read_cases([p], schema=schema)
 
 
 def test_damaged_and_misnamed_case_files(tmp_path):

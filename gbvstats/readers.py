@@ -152,8 +152,9 @@ def _looks_like(p: Path, fmt: str | None) -> str:
             text = exc.start > len(head) - 4
         if text and head.strip() and fmt not in ("csv", None):
             what = "a text (CSV) file"
-    if what is None or (fmt == "spss" and "SPSS .sav" in what) or (fmt == "excel" and "zip" in what) \
-            or (fmt == "parquet" and "Parquet" in what):
+    same = {"spss": "SPSS .", "stata": "Stata", "excel": "zip", "parquet": "Parquet", "xport": "SAS transport",
+            "sas": "SAS .sas7bdat", "csv": "text"}
+    if what is None or (fmt in same and same[fmt] in what):
         return ""
     return f" (its first bytes say it is {what}: give it the right extension)"
 
@@ -519,6 +520,65 @@ def _xport_special_missing(p: Path, frame: pd.DataFrame) -> tuple[pd.DataFrame, 
     return frame, codes
 
 
+_DTA_WIDTH = {32768: 8, 65526: 8, 65527: 4, 65528: 4, 65529: 2, 65530: 1}
+
+
+def _dta_strls(p: Path, frame: pd.DataFrame, names: list[str], codec: str | None) -> pd.DataFrame:
+    """The values of Stata strL columns (format 117-119), which ReadStat returns as empty strings."""
+    data = p.read_bytes()
+    try:
+        release = int(data[data.index(b"<release>") + 9:data.index(b"</release>")])
+        order = "<" if data[data.index(b"<byteorder>") + 11:][:3] == b"LSF" else ">"
+        k_at = data.index(b"<K>") + 3
+        k = int(np.frombuffer(data, f"{order}u{4 if release >= 119 else 2}", 1, k_at)[0])
+        n_at = data.index(b"<N>") + 3
+        n = int(np.frombuffer(data, f"{order}u{8 if release >= 118 else 4}", 1, n_at)[0])
+        offsets = np.frombuffer(data, f"{order}u8", 14, data.index(b"<map>") + 5)
+        vt = np.frombuffer(data, f"{order}u2", k, int(offsets[2]) + len(b"<variable_types>"))
+    except (ValueError, IndexError):
+        raise ReadError(f"{p}: the file has Stata long strings (strL) in {names} but its layout could not be read; "
+                        "in Stata, compress the strings or save with saveold, and read again") from None
+    if n != len(frame) or k != frame.shape[1]:
+        return frame
+    width = np.array([int(t) if t <= 2045 else _DTA_WIDTH.get(int(t), 0) for t in vt])  # per variable
+    start = int(offsets[9]) + len(b"<data>")
+    rows = np.frombuffer(data, np.uint8, n * int(width.sum()), start).reshape(n, int(width.sum()))
+    # the long strings: GSO blocks, each "GSO" v o t len contents (variable-length: read one after another)
+    table: dict[tuple[int, int], str] = {}
+    pos = int(offsets[10]) + len(b"<strls>")
+    o_size = 8 if release >= 118 else 4
+    enc = codec or ("utf-8" if release >= 118 else "cp1252")
+    while data[pos:pos + 3] == b"GSO":
+        v = int(np.frombuffer(data, f"{order}u4", 1, pos + 3)[0])
+        o = int(np.frombuffer(data, f"{order}u{o_size}", 1, pos + 7)[0])
+        t = data[pos + 7 + o_size]
+        length = int(np.frombuffer(data, f"{order}u4", 1, pos + 8 + o_size)[0])
+        raw = data[pos + 12 + o_size:pos + 12 + o_size + length]
+        table[(v, o)] = (raw[:-1] if t == 130 and raw.endswith(b"\0") else raw).decode(enc, errors="replace")
+        pos += 12 + o_size + length
+    where = np.concatenate([[0], np.cumsum(width)[:-1]])
+    cols = list(frame.columns)
+    for name in names:
+        j = cols.index(name)
+        cell = rows[:, where[j]:where[j] + 8].copy()
+        if release >= 118:  # v: 2 bytes, o: 6 bytes
+            vb, ob = (cell[:, :2], cell[:, 2:]) if order == "<" else (cell[:, :2], cell[:, 2:])
+            pad = np.zeros((n, 2), np.uint8)
+            v = np.ascontiguousarray(vb).view(f"{order}u2").ravel().astype(np.int64)
+            o8 = np.hstack([ob, pad]) if order == "<" else np.hstack([pad, ob])
+            o = np.ascontiguousarray(o8).view(f"{order}u8").ravel().astype(np.int64)
+        else:
+            v = np.ascontiguousarray(cell[:, :4]).view(f"{order}u4").ravel().astype(np.int64)
+            o = np.ascontiguousarray(cell[:, 4:]).view(f"{order}u4").ravel().astype(np.int64)
+        keys = pd.MultiIndex.from_arrays([v, o])
+        lookup = pd.Series(list(table.values()), index=pd.MultiIndex.from_tuples(list(table), names=None)
+                           if table else pd.MultiIndex.from_arrays([[], []]), dtype=object)
+        got = lookup.reindex(keys).to_numpy(dtype=object).copy()
+        got[(v == 0) & (o == 0)] = ""
+        frame[name] = pd.Series(got, index=frame.index).astype("str")
+    return frame
+
+
 def _read_pyreadstat(p: Path, fmt: str, encoding: str | None) -> tuple[pd.DataFrame, FileMeta]:
     import pyreadstat
 
@@ -542,6 +602,11 @@ def _read_pyreadstat(p: Path, fmt: str, encoding: str | None) -> tuple[pd.DataFr
                         "the program its extension says" + _looks_like(p, fmt)) from None
     if redecode:
         frame, m = _redecode(frame, m, redecode)
+    widths = getattr(m, "variable_storage_width", None) or {}
+    types = getattr(m, "readstat_variable_types", None) or {}
+    strl = [c for c in frame.columns if types.get(c) == "string" and widths.get(c) == 0]
+    if fmt == "stata" and strl:  # ReadStat returns Stata long strings (strL) as empty text: read them here
+        frame = _dta_strls(p, frame, strl, redecode)
     xport_missing: dict[str, tuple] = {}
     if fmt == "xport":  # ReadStat turns SAS special missing .A-.Z into NaN here: recover them from the bytes
         frame, xport_missing = _xport_special_missing(p, frame)

@@ -486,3 +486,16 @@ def test_csv_written_by_r(name):
     assert list(frame.columns) == t["columns"]
     for col, want in t["values"].items():
         assert as_list(frame[col]) == [v if v is None or isinstance(v, str) else float(v) for v in want], col
+
+
+@pytest.mark.parametrize("version", [13, 14, 15])
+def test_stata_long_strings_strl_match_r(version):
+    """ReadStat (pyreadstat 1.3.7) returns strL values as empty text; gbvstats reads them from the file."""
+    import pyreadstat
+
+    name = f"haven_strl{version}.dta"
+    want = truth(name)["variables"]["note"]["values"]
+    assert pyreadstat.read_dta(str(OT / name))[0]["note"].tolist() != want  # the library alone loses them
+    s = gs.read_survey(OT / name)
+    assert s.data["note"].tolist() == want
+    assert len(want[0]) > 2045 and s.data["resp_id"].tolist() == [1, 2, 3, 4]

@@ -132,6 +132,17 @@ for (ver in 8:15) {
   write_truth(d, f)
 }
 
+# Stata long strings (strL): an open answer longer than 2045 bytes, and short ones stored as strL too
+story <- paste(rep("B\u1ea1o l\u1ef1c gia \u0111\u00ecnh k\u00e9o d\u00e0i nhi\u1ec1u n\u0103m. ", 80), collapse = "")
+for (ver in 13:15) {
+  note <- c(story, "ng\u1eafn", "", paste0(story, "!"))
+  if (ver == 13) note <- iconv(note, "UTF-8", "ASCII//TRANSLIT")  # Stata 13 text is Windows-1252
+  d <- data.frame(resp_id = 1:4, note = note, stringsAsFactors = FALSE)
+  f <- sprintf("haven_strl%d.dta", ver)
+  write_dta(d, f, version = ver, strl_threshold = 100)
+  write_truth(d, f)
+}
+
 # ------------------------------------------------------------------------------------------- SAS
 # SAS special missing values: .A refused, .B don't know, .C not asked
 viol_sas <- violence

@@ -401,6 +401,48 @@ def _header_hint(frame: pd.DataFrame) -> str:
     return f"; the names seem to be on data row {int(hits[0]) + 1} below the first row, i.e. header_row = {int(hits[0]) + frame.attrs.get('header_row', 1) + 1}"
 
 
+_FORMULA_NO_VALUE = re.compile(
+    rb'<c r="([A-Z]+)(\d+)"[^>]*>\s*<f(?:[^>]*/>|[^>]*>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>')
+
+
+def _check_formulas(p: Path, sheet: str, where: str, header: list, header_row: int) -> None:
+    """Refuse cells holding a formula whose value was never computed (a workbook written by a program such
+    as openpyxl and not saved by Excel): they would read as empty."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                  "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+            book = ElementTree.fromstring(z.read("xl/workbook.xml"))
+            rid = next(e.get(f"{{{ns['r']}}}id") for e in book.iter(f"{{{ns['m']}}}sheet") if e.get("name") == sheet)
+            rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+            target = next(e.get("Target") for e in rels if e.get("Id") == rid)
+            name = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            xml = z.read(name)
+    except (KeyError, StopIteration, zipfile.BadZipFile, ElementTree.ParseError):
+        return
+    hits = [(col.decode(), int(row)) for col, row in _FORMULA_NO_VALUE.findall(xml) if int(row) > header_row]
+    if not hits:
+        return
+
+    def index(letters: str) -> int:
+        n = 0
+        for ch in letters:
+            n = n * 26 + ord(ch) - 64
+        return n - 1
+
+    cols = sorted({c for c, _ in hits}, key=index)
+    names = [str(header[index(c)]) if index(c) < len(header) else c for c in cols]
+    rows = sorted({r for _, r in hits})
+    shown = ", ".join(map(str, rows[:10])) + (f", … ({len(rows)} in all)" if len(rows) > 10 else "")
+    raise ReadError(f"{where}: column(s) {', '.join(repr(n) for n in names)} hold formulas whose values were never "
+                    f"calculated (rows {shown}): the workbook was written by a program, not saved by Excel, so these "
+                    "cells would read as empty; open it in Excel or LibreOffice and save it, or write the values "
+                    "instead of formulas")
+
+
 def _read_excel(p: Path, sheet: str | int | None, header_row: int | None) -> pd.DataFrame:
     with pd.ExcelFile(p, engine="openpyxl") as book:
         return _read_sheet(p, book, sheet, header_row)
@@ -427,6 +469,7 @@ def _read_sheet(p: Path, book: pd.ExcelFile, sheet: str | int | None, header_row
         frame = pd.read_excel(book, sheet_name=sheet, header=None, skiprows=(header_row or 1) - 1)
     if not len(frame):
         raise ReadError(f"{where}: the sheet is empty" + (f" from row {header_row} on" if header_row else ""))
+    _check_formulas(p, label, where, frame.iloc[0].tolist(), header_row or 1)
     frame = _set_header(frame, Path(where), f"row {header_row or 1}").infer_objects()
     for name in frame.columns:  # numbers stored as text ("12" in a column of numbers): numbers
         if frame[name].dtype == object:

@@ -501,3 +501,12 @@ def test_stata_long_strings_strl_match_r(version):
     s = gs.read_survey(OT / name)
     assert s.data["note"].tolist() == want
     assert len(want[0]) > 2045 and s.data["resp_id"].tolist() == [1, 2, 3, 4]
+
+
+def test_xlsx_formulas_never_calculated_are_refused():
+    """openpyxl writes formulas without their values; pandas would read those cells as empty."""
+    with pytest.raises(ReadError) as e:
+        gs.read_survey(OT / "openpyxl_formulas.xlsx", spec=parse_spec(DESIGN))
+    msg = str(e.value)
+    assert "openpyxl_formulas.xlsx (sheet 'data')" in msg and "'weight'" in msg and "never calculated" in msg
+    assert "(rows 2, 3, 4, 5, 6, 7, 8, 9)" in msg and "save it" in msg

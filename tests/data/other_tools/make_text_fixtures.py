@@ -145,6 +145,15 @@ def write_xlsx() -> None:
         ws.append(list(r))
     wb.save(HERE / "openpyxl_merged_header.xlsx")
 
+    # weights as formulas: openpyxl stores the formula but no value (only Excel computes it on saving)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "data"
+    ws.append(HEADER[:3] + ["base_weight", "weight"])
+    for i, r in enumerate(ROWS):
+        ws.append(list(r[:3]) + [r[3] * 2, f"=D{i + 2}/2"])
+    wb.save(HERE / "openpyxl_formulas.xlsx")
+
 
 def write_parquet() -> None:
     import pyarrow as pa

@@ -591,7 +591,11 @@ def _read_sheet(path: Path, book, sheet: str | None, schema_sheet: str | None):
     if want not in names:
         raise DataError(f"{path}: no sheet {want!r} (the workbook has sheets {names})"
                         f"{close_matches(want, names)}; pass sheet= or correct `sheet` under [schema]")
-    return _table_from_frame(pd.read_excel(book, sheet_name=want, dtype=str, keep_default_na=False)), want
+    frame = pd.read_excel(book, sheet_name=want, dtype=str, keep_default_na=False)
+    from .readers import _check_formulas
+
+    _check_formulas(path, want, f"case file {str(path)!r} (sheet {want!r})", list(frame.columns), 1)
+    return _table_from_frame(frame), want
 
 
 def _match_columns(table, schema: CaseSchema, label: str, problems: list[str]):

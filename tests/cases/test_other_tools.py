@@ -160,3 +160,22 @@ def test_date_time_cells_and_parquet_timestamps_keep_their_date(tmp_path):
         c = read([tmp_path / name])
         assert c.report.rows_kept == 3, name
         assert c.records["report_date"].astype(str).tolist() == ["2024-03-06", "2024-05-09", "2024-12-12"], name
+
+
+def test_case_workbook_with_uncalculated_formulas(tmp_path):
+    from openpyxl import Workbook
+
+    from gbvstats.errors import ReadError as RE
+
+    base = read([OT / "cases" / "health_2024.csv"])
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "cases"
+    header = ["incident_id", "agency", "report_date", "incident_date", "name", "commune", "sex", "province",
+              "district", "gbv_type", "consent"]
+    ws.append(header)
+    ws.append(["A1", "SWC", "2024-03-05", "=C2-4", "Lê Thị Giả", "31117", "F", "92", "9201", "rape", "yes"])
+    wb.save(tmp_path / "f.xlsx")
+    with pytest.raises(RE, match=r"f.xlsx' \(sheet 'cases'\): column\(s\) 'incident_date' hold formulas"):
+        read([tmp_path / "f.xlsx"])
+    assert base.report.rows_kept == 3

@@ -12,6 +12,7 @@ from each other and from system-missing; the analysis frame then sets them to mi
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, get_args
@@ -94,7 +95,11 @@ def read_raw(path: str | Path, *, sheet: str | int | None = None, encoding: str 
         raise SpecError(f"decimal={decimal!r} is not one of '.', ','")
     try:
         if fmt in ("spss", "stata", "sas", "xport"):
-            return _read_pyreadstat(p, fmt, encoding)
+            frame, meta = _read_pyreadstat(p, fmt, encoding)
+            if not len(frame):
+                raise ReadError(f"{p}: the file has its variables but no rows (no respondents); export the data "
+                                "again")
+            return frame, meta
         if fmt == "csv":
             frame = _read_text(p, encoding, delimiter, decimal, header_row)
         elif fmt == "excel":
@@ -111,6 +116,8 @@ def read_raw(path: str | Path, *, sheet: str | int | None = None, encoding: str 
                         "check that the file is complete and of the type its extension says"
                         + _looks_like(p, fmt)) from None
     frame.columns = [str(c) for c in frame.columns]
+    if not len(frame):
+        raise ReadError(f"{p}: the file has its columns but no rows (no respondents); export the data again")
     return frame, FileMeta(path=str(p), format=fmt, encoding=frame.attrs.pop("encoding", ""))
 
 
@@ -311,6 +318,7 @@ def _header_names(cells: list, p: Path, where: str) -> list[str]:
         if isinstance(v, float) and v.is_integer():
             v = int(v)
         text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+        text = unicodedata.normalize("NFC", text)
         names.append(text or f"Unnamed: {i}")
     seen: dict[str, list[int]] = {}
     for i, n in enumerate(names):

@@ -510,3 +510,15 @@ def test_xlsx_formulas_never_calculated_are_refused():
     msg = str(e.value)
     assert "openpyxl_formulas.xlsx (sheet 'data')" in msg and "'weight'" in msg and "never calculated" in msg
     assert "(rows 2, 3, 4, 5, 6, 7, 8, 9)" in msg and "save it" in msg
+
+
+@pytest.mark.parametrize("suffix", [".sav", ".dta", ".parquet"])
+def test_file_with_variables_but_no_rows(tmp_path, suffix):
+    import pyreadstat
+
+    df = pd.DataFrame({"stratum": pd.Series([], dtype=float), "weight": pd.Series([], dtype=float)})
+    p = tmp_path / f"z{suffix}"
+    {".sav": lambda: pyreadstat.write_sav(df, str(p)), ".dta": lambda: pyreadstat.write_dta(df, str(p)),
+     ".parquet": lambda: df.to_parquet(p)}[suffix]()
+    with pytest.raises(ReadError, match=rf"z{re.escape(suffix)}: the file has its \w+ but no rows"):
+        gs.read_survey(p)

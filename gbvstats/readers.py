@@ -152,11 +152,8 @@ def _looks_like(p: Path, fmt: str | None) -> str:
     if what is None and b"SPSSPORT" in head[:512]:
         what = "an SPSS portable (.por) file"
     if what is None:
-        try:
-            head.decode("utf-8")
-            text = True
-        except UnicodeDecodeError as exc:
-            text = exc.start > len(head) - 4
+        # text in any 8-bit encoding has no NUL byte; UTF-16 text starts with its byte-order mark
+        text = b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff"))
         if text and head.strip() and fmt not in ("csv", None):
             what = "a text (CSV) file"
     same = {"spss": "SPSS .", "stata": "Stata", "excel": "zip", "parquet": "Parquet", "xport": "SAS transport",

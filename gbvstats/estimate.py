@@ -118,13 +118,13 @@ class Estimates:
     # ------------------------------------------------------------------ views
     @property
     def cv(self) -> np.ndarray:
-        """Coefficient of variation, se / |estimate|."""
+        """Coefficient of variation, se / |estimate| (``inf`` or ``nan`` where the estimate is 0)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.se / np.abs(self.estimate)
 
     @property
     def frame(self) -> pd.DataFrame:
-        """Tidy table: by-columns, then ``FRAME_COLUMNS``."""
+        """Tidy table: by-columns, then ``FRAME_COLUMNS`` (one row per domain; a new frame each time)."""
         out = self.labels.reset_index(drop=True).copy()
         cols = {
             "estimate": self.estimate,
@@ -173,9 +173,31 @@ class Estimates:
         """Forest plot of the domains (:func:`gbvstats.figures.forest_figure`; matplotlib is
         imported there, on first use). Keyword arguments go to ``forest_figure``.
 
+        The rows are the domains of the last ``by`` column (one row named after the variable when
+        there is no ``by``); the title defaults to the first line of ``repr``.
+
+        Parameters
+        ----------
+        **kwargs
+            ``reference``, ``reference_label``, ``group``, ``title``, ``xlabel``, ``hide_missing``.
+
         Returns
         -------
         matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gbvstats.design import Design
+        >>> df = pd.DataFrame({"w": [1., 2, 1, 2, 1, 1], "province": ["A", "A", "B", "B", "C", "C"],
+        ...                    "y": [0, 1, 1, 1, 0, 1]})
+        >>> est = Design.from_frame(df, weights="w").proportion("y", by="province")
+        >>> fig = est.plot(reference=0.5, reference_label="target")
+        >>> ax = fig.axes[0]
+        >>> [t.get_text() for t in ax.get_yticklabels()]
+        ['A', 'B', 'C']
+        >>> ax.get_title(loc="left")
+        "Estimates(proportion of 'y' by province; 3 domain(s); 95% CI by 'logit')"
         """
         from .figures import forest_figure
 

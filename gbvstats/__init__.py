@@ -13,6 +13,9 @@ Errors (see :mod:`gbvstats.errors`)::
     ├── DisclosureError
     └── KeyMissingError
 
+    GbvstatsWarning (a UserWarning)
+    └── ExclusionWarning
+
 Examples
 --------
 Every public name is an attribute of the package; its module is imported the first time the name

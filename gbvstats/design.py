@@ -432,8 +432,9 @@ class Design:
         by : str or list of str, optional
             One domain per combination of these columns' values.
         ci : str, default "logit"
-            Interval method: ``logit``, ``xlogit``, ``korn-graubard``, ``korn-graubard-nchs``,
-            ``wilson``, ``wald``, ``t``, ``clopper-pearson``.
+            Interval method: ``logit``, ``xlogit``, ``korn-graubard`` (alias ``beta``),
+            ``korn-graubard-nchs``, ``wilson``, ``wald``, ``t``, ``clopper-pearson``, ``asin``,
+            ``likelihood``; see :mod:`gbvstats.intervals`.
         level : float, default 0.95
         rules : str, RuleSet or list of Rule, optional
             Reliability rules for the ``flag`` column (default ``'nchs'``).
@@ -471,10 +472,12 @@ class Design:
         ----------
         variable : str
             A numeric column; missing values are left out and counted in ``excluded``.
-        where, by, level, rules
+        where, by, level
             As for :meth:`proportion`.
         ci : {"t", "wald"}, default "t"
             Student-t interval on the domain's design degrees of freedom, or normal.
+        rules : str, RuleSet or list of Rule, optional
+            Reliability rules for the ``flag`` column (default ``'rse'``).
 
         Returns
         -------

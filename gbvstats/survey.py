@@ -365,8 +365,15 @@ class Survey:
     Survey('surveys/example/community_2024.sav', rows=3136, columns=49, derived=30, weights='weight', strata='stratum', psu=['commune'])
     >>> len(survey), survey.design.n_psu, survey.design.df
     (3136, 176, 168)
-    >>> survey.raw["sought_help"].isin([8, 9, 0]).sum(), survey.data["sought_help"].isna().sum()
-    (np.int64(2117), np.int64(2117))
+
+    The user-missing codes (8 refused, 9 don't know, 0 not asked) stay in ``raw`` and are missing
+    in ``data``:
+
+    >>> int(survey.raw["sought_help"].isin([8, 9, 0]).sum()), int(survey.data["sought_help"].isna().sum())
+    (2117, 2117)
+
+    Estimates for every domain at once (urban = 1, rural = 2):
+
     >>> est = survey.proportion("gbv_any_12m", by="urban")
     >>> est.frame[["urban", "estimate", "se", "ci_low", "ci_high", "n"]].round(4)
        urban  estimate      se  ci_low  ci_high     n

@@ -51,18 +51,21 @@ class SurveyMeta:
 
     Examples
     --------
-    ``survey.meta`` of a survey read from an SPSS file with the example spec:
+    ``survey.meta`` of a survey built from a frame. A file that declares no missing values gets
+    the spec's ``[missing] codes`` on its coded variables (labelled ones, sources of derived
+    variables, skip-pattern questions):
 
-    >>> import gbvstats as gs
-    >>> survey = gs.read_survey("surveys/example/community_2024.sav", spec="surveys/example/survey.toml")
-    >>> meta = survey.meta
-    >>> meta.file.format, meta.missing_codes["sought_help"]
-    ('spss', (8.0, 9.0, 0.0))
-    >>> meta.missing_counts.head(3)
-            variable code            label  count
-    0  ipv_phys_ever    0        Không hỏi    438
-    1  ipv_phys_ever    8  Từ chối trả lời     32
-    2  ipv_phys_ever    9       Không biết     11
+    >>> import pandas as pd
+    >>> from gbvstats.spec import parse_spec
+    >>> spec = parse_spec({"design": {"weights": "weight"}, "missing": {"codes": {"8": "refused"}},
+    ...                    "derived": {"violence": {"type": "yes_no", "source": "q_violence"}}})
+    >>> df = pd.DataFrame({"weight": [100.0, 120, 80], "q_violence": [1, 8, 2]})
+    >>> meta = Survey.from_frame(df, spec=spec).meta
+    >>> meta.file.format, meta.missing_codes["q_violence"]
+    ('frame', (8.0,))
+    >>> meta.missing_counts
+         variable code    label  count
+    0  q_violence    8  refused      1
     """
 
     file: FileMeta

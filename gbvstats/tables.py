@@ -152,7 +152,7 @@ class Table:
         Optional key of a text column that groups rows (e.g. the indicator of a multi-indicator table):
         CSV keeps it as a column; Markdown, HTML and XLSX show it as a sub-heading row when it changes.
     kind : str
-        What the table holds (``"table"`` by default); writers may use it.
+        A label of what the table holds (default ``"table"``); informational, no writer reads it.
 
     See Also
     --------

@@ -81,6 +81,20 @@ class CalibrationStep:
         ``g * sqrt(w)`` (``calibrate``).
     description : str
         What was done, for reports.
+
+    Examples
+    --------
+    Every calibration adds one step to ``design.calibration``:
+
+    >>> import pandas as pd
+    >>> import gbvstats as gs
+    >>> df = pd.DataFrame({"sex": ["f", "f", "m"], "w": [1.0, 1.0, 1.0]})
+    >>> design = gs.Design.from_frame(df, weights="w").poststratify("sex", {"f": 10, "m": 5})
+    >>> step = design.calibration[0]
+    >>> step
+    CalibrationStep(poststratify: post-stratified by sex (2 cells))
+    >>> step.kind, step.groups[0].tolist(), step.old_weights.tolist(), step.group_weights[0].tolist()
+    ('poststratify', [0, 0, 1], [1.0, 1.0, 1.0], [5.0, 5.0, 5.0])
     """
 
     kind: str

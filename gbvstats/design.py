@@ -391,55 +391,347 @@ class Design:
         return ", ".join(parts) + ")"
 
     def replace(self, **changes) -> "Design":
-        """A new design with some fields changed (``dataclasses.replace``)."""
+        """A new design with some fields changed (``dataclasses.replace``).
+
+        The design itself is never modified. Fields are not re-checked: to change the weights,
+        strata or PSU *columns*, build a new design with :meth:`from_frame`.
+
+        Parameters
+        ----------
+        **changes
+            Field names and their new values (e.g. ``weights=``, ``lonely_psu=``).
+
+        Returns
+        -------
+        Design
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"w": [1.0, 1.0, 2.0], "y": [1.0, 2.0, 3.0]})
+        >>> design = Design.from_frame(df, weights="w")
+        >>> doubled = design.replace(weights=design.weights * 2)
+        >>> doubled.weights.tolist(), design.weights.tolist()
+        ([2.0, 2.0, 4.0], [1.0, 1.0, 2.0])
+        >>> float(doubled.total("y").estimate[0]), float(design.total("y").estimate[0])
+        (18.0, 9.0)
+        """
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------------ estimators
     def proportion(self, variable, where=None, by=None, ci="logit", level=0.95, rules=None):
-        """Proportion of a 0/1 variable in every domain; see :func:`gbvstats.estimate.proportion`."""
+        """Proportion of a 0/1 variable in every domain; see :func:`gbvstats.estimate.proportion`.
+
+        Parameters
+        ----------
+        variable : str
+            A 0/1 (or boolean) column; missing values are left out and counted in ``excluded``.
+        where : str or array of bool, optional
+            Restricts the domain (a ``DataFrame.eval`` expression or a mask); the other rows get
+            zero weight but stay in the design.
+        by : str or list of str, optional
+            One domain per combination of these columns' values.
+        ci : str, default "logit"
+            Interval method: ``logit``, ``xlogit``, ``korn-graubard`` (alias ``beta``),
+            ``korn-graubard-nchs``, ``wilson``, ``wald``, ``t``, ``clopper-pearson``, ``asin``,
+            ``likelihood``; see :mod:`gbvstats.intervals`.
+        level : float, default 0.95
+        rules : str, RuleSet or list of Rule, optional
+            Reliability rules for the ``flag`` column (default ``'nchs'``).
+
+        Returns
+        -------
+        gbvstats.estimate.Estimates
+
+        Examples
+        --------
+        Past-12-month intimate-partner violence among ever-partnered women, by province, in the
+        bundled synthetic survey (the universe ``ever_partnered == 1`` is set in its spec):
+
+        >>> import gbvstats as gs
+        >>> survey = gs.read_survey("surveys/example/community_2024.sav", spec="surveys/example/survey.toml")
+        >>> design = survey.design
+        >>> est = design.proportion("ipv_12m", by="province", ci="korn-graubard")
+        >>> est.frame[["province", "estimate", "se", "ci_low", "ci_high", "n", "flag"]].round(4)
+           province  estimate      se  ci_low  ci_high    n flag
+        0        42    0.2062  0.0141  0.1783   0.2363  628   ok
+        1        49    0.2022  0.0167  0.1693   0.2382  635   ok
+        2        91    0.1965  0.0170  0.1630   0.2335  678   ok
+        3        92    0.1553  0.0158  0.1246   0.1901  625   ok
+        >>> len(est), est.method
+        (4, 'korn-graubard')
+        """
         from .estimate import proportion
 
         return proportion(self, variable, where=where, by=by, ci=ci, level=level, rules=rules)
 
     def mean(self, variable, where=None, by=None, ci="t", level=0.95, rules=None):
-        """Mean of a variable in every domain; see :func:`gbvstats.estimate.mean`."""
+        """Mean of a variable in every domain; see :func:`gbvstats.estimate.mean`.
+
+        Parameters
+        ----------
+        variable : str
+            A numeric column; missing values are left out and counted in ``excluded``.
+        where, by, level
+            As for :meth:`proportion`.
+        ci : {"t", "wald"}, default "t"
+            Student-t interval on the domain's design degrees of freedom, or normal.
+        rules : str, RuleSet or list of Rule, optional
+            Reliability rules for the ``flag`` column (default ``'rse'``).
+
+        Returns
+        -------
+        gbvstats.estimate.Estimates
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> design.mean("children", by="urban").frame[["urban", "estimate", "se", "n"]].round(4)
+           urban  estimate      se  n
+        0  rural    1.6667  0.5241  5
+        1  urban    2.1333  0.4943  3
+        """
         from .estimate import mean
 
         return mean(self, variable, where=where, by=by, ci=ci, level=level, rules=rules)
 
     def total(self, variable, where=None, by=None, ci="t", level=0.95, rules=None):
-        """Population total of a variable in every domain; see :func:`gbvstats.estimate.total`."""
+        """Population total of a variable in every domain; see :func:`gbvstats.estimate.total`.
+
+        Parameters
+        ----------
+        variable : str
+            A numeric column (a 0/1 column gives the number of people with the attribute).
+        where, by, ci, level, rules
+            As for :meth:`mean`.
+
+        Returns
+        -------
+        gbvstats.estimate.Estimates
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> est = design.total("violence")
+        >>> float(est.estimate[0]), round(float(est.se[0]), 2), int(est.df[0])
+        (400.0, 181.11, 2)
+        """
         from .estimate import total
 
         return total(self, variable, where=where, by=by, ci=ci, level=level, rules=rules)
 
     def ratio(self, numerator, denominator, where=None, by=None, ci="t", level=0.95, rules=None):
-        """Ratio of two totals in every domain; see :func:`gbvstats.estimate.ratio`."""
+        """Ratio of two totals in every domain; see :func:`gbvstats.estimate.ratio`.
+
+        Parameters
+        ----------
+        numerator, denominator : str
+            Numeric columns; the estimate is ``sum(w y) / sum(w v)`` over the domain.
+        where, by, ci, level, rules
+            As for :meth:`mean`.
+
+        Returns
+        -------
+        gbvstats.estimate.Estimates
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> design.ratio("violence", "partnered").frame[["estimate", "se"]].round(4)
+           estimate      se
+        0    0.6061  0.2747
+        """
         from .estimate import ratio
 
         return ratio(self, numerator, denominator, where=where, by=by, ci=ci, level=level, rules=rules)
 
     # ------------------------------------------------------------------ delegates
     def to_replicate(self, method="JKn", **kw):
-        """Replicate-weight version of this design (see :mod:`gbvstats.replicate`)."""
+        """Replicate-weight version of this design (see :func:`gbvstats.replicate.to_replicate`).
+
+        Parameters
+        ----------
+        method : {"JK1", "JKn", "BRR", "Fay", "bootstrap"}, default "JKn"
+            As R's ``as.svrepdesign(type=)``.
+        **kw
+            ``rho`` (Fay), ``replicates`` and ``seed`` (bootstrap), ``mse``, ``compress``.
+
+        Returns
+        -------
+        Design
+            The same design carrying :class:`gbvstats.replicate.ReplicateWeights`; estimates
+            then use the replicate variance.
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> jk = design.to_replicate("JKn")
+        >>> jk.replicate
+        ReplicateWeights(method='JKn', replicates=4, rows=8, scale=1, mse=False, degf=2)
+        >>> round(float(jk.mean("children").se[0]), 4), round(float(design.mean("children").se[0]), 4)
+        (0.338, 0.3377)
+        """
         from .replicate import to_replicate
 
         return to_replicate(self, method, **kw)
 
     def poststratify(self, by, totals, **kw):
-        """Post-stratified design (see :mod:`gbvstats.calibrate`)."""
+        """Post-stratified design (see :func:`gbvstats.calibrate.poststratify`).
+
+        Parameters
+        ----------
+        by : str or list of str
+            Post-stratification column(s).
+        totals : dict, Series or DataFrame
+            Population count of every cell.
+        **kw
+            ``partial=True`` ignores cells with a total but no respondents.
+
+        Returns
+        -------
+        Design
+            Weights summing to the totals in every cell, with the step recorded in
+            ``calibration`` so that the variance credits it.
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> post = design.poststratify("urban", {"urban": 300, "rural": 500})
+        >>> post.calibration
+        (CalibrationStep(poststratify: post-stratified by urban (2 cells)),)
+        >>> post.data.assign(w=post.weights).groupby("urban")["w"].sum()
+        urban
+        rural    500.0
+        urban    300.0
+        Name: w, dtype: float64
+        """
         from .calibrate import poststratify
 
         return poststratify(self, by, totals, **kw)
 
     def rake(self, margins, **kw):
-        """Raked design (see :mod:`gbvstats.calibrate`)."""
+        """Raked design (see :func:`gbvstats.calibrate.rake`).
+
+        Parameters
+        ----------
+        margins : dict or list of pairs
+            ``{by: totals}``: each margin's column(s) and its population counts.
+        **kw
+            ``max_iter`` (default 10) and ``epsilon`` (default 1), as R's ``rake``.
+
+        Returns
+        -------
+        Design
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> raked = design.rake({"urban": {"urban": 300, "rural": 500},
+        ...                      "stratum": {1: 450, 2: 350}})
+        >>> raked.calibration
+        (CalibrationStep(rake: raked to margins urban × stratum),)
+        >>> w = raked.data.assign(w=raked.weights)
+        >>> w.groupby("urban")["w"].sum().round(1).to_dict()
+        {'rural': 500.0, 'urban': 300.0}
+        """
         from .calibrate import rake
 
         return rake(self, margins, **kw)
 
     def calibrate(self, formula_or_columns, totals, **kw):
-        """Linearly calibrated design (see :mod:`gbvstats.calibrate`)."""
+        """Calibrated design (see :func:`gbvstats.calibrate.calibrate`); linear (GREG) by default.
+
+        Parameters
+        ----------
+        formula_or_columns : str or list of str
+            One-sided formula (``"~ urban + children"``) or a list of columns (with an intercept).
+        totals : dict, Series or sequence
+            Population total of every model-matrix column, by name or in column order.
+        **kw
+            ``calfun`` (``"linear"``, ``"raking"``, ``"logit"``), ``bounds``, ``max_iter``,
+            ``epsilon``, ``force``.
+
+        Returns
+        -------
+        Design
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> cal = design.calibrate(["children"], {"(Intercept)": 800, "children": 1600})
+        >>> round(float(cal.weights.sum()), 6), round(float((cal.weights * df["children"]).sum()), 6)
+        (800.0, 1600.0)
+        """
         from .calibrate import calibrate
 
         return calibrate(self, formula_or_columns, totals, **kw)

@@ -118,13 +118,13 @@ class Estimates:
     # ------------------------------------------------------------------ views
     @property
     def cv(self) -> np.ndarray:
-        """Coefficient of variation, se / |estimate|."""
+        """Coefficient of variation, se / |estimate| (``inf`` or ``nan`` where the estimate is 0)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.se / np.abs(self.estimate)
 
     @property
     def frame(self) -> pd.DataFrame:
-        """Tidy table: by-columns, then ``FRAME_COLUMNS``."""
+        """Tidy table: by-columns, then ``FRAME_COLUMNS`` (one row per domain; a new frame each time)."""
         out = self.labels.reset_index(drop=True).copy()
         cols = {
             "estimate": self.estimate,
@@ -173,9 +173,31 @@ class Estimates:
         """Forest plot of the domains (:func:`gbvstats.figures.forest_figure`; matplotlib is
         imported there, on first use). Keyword arguments go to ``forest_figure``.
 
+        The rows are the domains of the last ``by`` column (one row named after the variable when
+        there is no ``by``); the title defaults to the first line of ``repr``.
+
+        Parameters
+        ----------
+        **kwargs
+            ``reference``, ``reference_label``, ``group``, ``title``, ``xlabel``, ``hide_missing``.
+
         Returns
         -------
         matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gbvstats.design import Design
+        >>> df = pd.DataFrame({"w": [1., 2, 1, 2, 1, 1], "province": ["A", "A", "B", "B", "C", "C"],
+        ...                    "y": [0, 1, 1, 1, 0, 1]})
+        >>> est = Design.from_frame(df, weights="w").proportion("y", by="province")
+        >>> fig = est.plot(reference=0.5, reference_label="target")
+        >>> ax = fig.axes[0]
+        >>> [t.get_text() for t in ax.get_yticklabels()]
+        ['A', 'B', 'C']
+        >>> ax.get_title(loc="left")
+        "Estimates(proportion of 'y' by province; 3 domain(s); 95% CI by 'logit')"
         """
         from .figures import forest_figure
 
@@ -229,8 +251,9 @@ def proportion(design, variable, where=None, by=None, ci="logit", level=0.95, ru
     by : str or list of str, optional
         One domain per combination of these columns' values.
     ci : str
-        ``logit`` (R's default), ``xlogit``, ``korn-graubard``, ``korn-graubard-nchs``, ``wilson``,
-        ``wald``, ``t``, ``clopper-pearson``.
+        ``logit`` (R's default), ``xlogit``, ``korn-graubard`` (alias ``beta``),
+        ``korn-graubard-nchs``, ``wilson``, ``wald``, ``t`` (alias ``mean``), ``clopper-pearson``,
+        ``asin``, ``likelihood``; see :mod:`gbvstats.intervals`.
     level : float
     rules : str or RuleSet or list of Rule, optional
         Reliability rules for ``flag`` (default ``'nchs'``).
@@ -238,6 +261,12 @@ def proportion(design, variable, where=None, by=None, ci="logit", level=0.95, ru
     Returns
     -------
     Estimates
+
+    Notes
+    -----
+    The estimate is the ratio ``sum(w y) / sum(w)`` over the domain's members; its variance is
+    the Taylor (linearisation) variance of the scores ``w (y - p_d) / N_d`` (R ``svymean``,
+    ``svyby``), or the replicate variance for a replicate-weight design.
 
     Examples
     --------
@@ -253,6 +282,31 @@ def proportion(design, variable, where=None, by=None, ci="logit", level=0.95, ru
 def mean(design, variable, where=None, by=None, ci="t", level=0.95, rules=None) -> Estimates:
     """Mean of a numeric variable in every domain (``ci``: ``'t'`` or ``'wald'``).
 
+    Parameters
+    ----------
+    design : gbvstats.design.Design
+    variable : str
+        A numeric column; missing values are out of the domain and counted in ``excluded``.
+    where : str or array of bool, optional
+        Restricts the domain (a ``DataFrame.eval`` expression or a mask); rows stay in the design.
+    by : str or list of str, optional
+        One domain per combination of these columns' values.
+    ci : {"t", "wald"}, default "t"
+        Student-t on the domain's design degrees of freedom (R ``confint(svymean, df=degf)``), or
+        normal.
+    level : float
+    rules : str or RuleSet or list of Rule, optional
+        Reliability rules for ``flag`` (default ``'rse'``).
+
+    Returns
+    -------
+    Estimates
+
+    Notes
+    -----
+    ``ybar_d = sum(w y) / sum(w)`` over the domain; linearised scores ``w (y - ybar_d) / N_d``
+    (R ``svymean``).
+
     Examples
     --------
     >>> import pandas as pd
@@ -267,6 +321,28 @@ def mean(design, variable, where=None, by=None, ci="t", level=0.95, rules=None) 
 def total(design, variable, where=None, by=None, ci="t", level=0.95, rules=None) -> Estimates:
     """Population total of a numeric variable in every domain.
 
+    Parameters
+    ----------
+    design : gbvstats.design.Design
+    variable : str
+        A numeric column (a 0/1 column gives the number of people with the attribute).
+    where : str or array of bool, optional
+        Restricts the domain (a ``DataFrame.eval`` expression or a mask); rows stay in the design.
+    by : str or list of str, optional
+        One domain per combination of these columns' values.
+    ci : {"t", "wald"}, default "t"
+    level : float
+    rules : str or RuleSet or list of Rule, optional
+        Reliability rules for ``flag`` (default ``'rse'``).
+
+    Returns
+    -------
+    Estimates
+
+    Notes
+    -----
+    ``Y_d = sum(w y)`` over the domain; scores ``w y`` (R ``svytotal``).
+
     Examples
     --------
     >>> import pandas as pd
@@ -280,6 +356,29 @@ def total(design, variable, where=None, by=None, ci="t", level=0.95, rules=None)
 
 def ratio(design, numerator, denominator, where=None, by=None, ci="t", level=0.95, rules=None) -> Estimates:
     """Ratio of two population totals, ``sum(w y) / sum(w v)``, in every domain.
+
+    Parameters
+    ----------
+    design : gbvstats.design.Design
+    numerator, denominator : str
+        Numeric columns; rows missing either are out of the domain and counted in ``excluded``.
+    where : str or array of bool, optional
+        Restricts the domain (a ``DataFrame.eval`` expression or a mask); rows stay in the design.
+    by : str or list of str, optional
+        One domain per combination of these columns' values.
+    ci : {"t", "wald"}, default "t"
+    level : float
+    rules : str or RuleSet or list of Rule, optional
+        Reliability rules for ``flag`` (default ``'rse'``).
+
+    Returns
+    -------
+    Estimates
+        ``variable`` is ``"numerator/denominator"``.
+
+    Notes
+    -----
+    ``R_d = sum(w y) / sum(w v)``; scores ``w (y - R_d v) / V_d`` (R ``svyratio``).
 
     Examples
     --------

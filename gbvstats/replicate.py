@@ -160,7 +160,29 @@ class ReplicateWeights:
         )
 
     def with_weights(self, weights: np.ndarray) -> ReplicateWeights:
-        """A copy with new replicate weights (after calibration); ``degf`` is recomputed."""
+        """A copy with new replicate weights (after calibration); ``degf`` is recomputed.
+
+        Parameters
+        ----------
+        weights : ndarray, shape (n, R)
+            The new combined replicate weights; ``scale``, ``rscales``, ``method``, ``rho`` and
+            ``mse`` are kept.
+
+        Returns
+        -------
+        ReplicateWeights
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rw = ReplicateWeights(np.array([[0., 2.], [2., 0.]]), scale=0.5, rscales=np.ones(2),
+        ...                       method="JK1")
+        >>> scaled = rw.with_weights(rw.weights * 1.5)
+        >>> scaled.weights.tolist(), scaled.degf
+        ([[0.0, 3.0], [3.0, 0.0]], 1)
+        >>> rw.with_weights(np.array([[0., 2.], [0., 2.]])).degf   # rank 1: degf 0
+        0
+        """
         return dataclasses.replace(self, weights=weights, degf=None)
 
 

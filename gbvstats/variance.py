@@ -41,6 +41,27 @@ class TaylorVariance:
 
     ``df = n_psu - n_strata`` counted over the PSUs and strata that contain domain members
     (R's ``degf`` of the subset design).
+
+    Attributes
+    ----------
+    variance : numpy.ndarray
+        Per domain, the variance of the total of the scores.
+    df, n_psu, n_strata : numpy.ndarray
+        Per domain: degrees of freedom, and the stage-1 PSUs and strata holding members.
+
+    Examples
+    --------
+    :func:`taylor_variance` of the total of ``y`` in two domains: with one PSU total ``t_hi``
+    per PSU, ``v = sum_h n_h/(n_h - 1) sum_i (t_hi - mean_h)^2``. Domain 0 has PSU totals
+    (1, 3) in stratum 1 and (0, 5) in stratum 2: ``v = 2 * 2 + 2 * 12.5 = 29``.
+
+    >>> import numpy as np, pandas as pd
+    >>> from gbvstats.design import Design
+    >>> df = pd.DataFrame({"w": [1.0] * 6, "st": [1, 1, 1, 2, 2, 2], "psu": [1, 1, 2, 3, 4, 4],
+    ...                    "y": [1.0, 2, 3, 4, 5, 6], "domain": [0, 1, 0, 1, 0, 1]})
+    >>> design = Design.from_frame(df, weights="w", strata="st", psu="psu")
+    >>> taylor_variance(design, df["y"].to_numpy(), df["domain"].to_numpy(), 2)
+    TaylorVariance(variance=array([29.,  8.]), df=array([1, 1]), n_psu=array([3, 3]), n_strata=array([2, 2]))
     """
 
     variance: np.ndarray

@@ -193,3 +193,22 @@ def test_every_formula_block_renders_as_a_code_block():
                                               "tables", "fenced_code"])
     assert "<code>text" not in out
     assert out.count("<pre>") == len(re.findall(r"^```text$", PAGE, flags=re.M))
+
+
+def test_constants_stated_on_the_page_are_the_code_defaults():
+    import inspect
+
+    from gbvstats.disclosure import tables
+
+    cal = SECTIONS["calibration"]
+    for fn in (calibrate.rake, calibrate.calibrate):
+        sig = inspect.signature(fn)
+        line = next(ln for ln in cal.splitlines() if ln.startswith(f"{fn.__name__}("))
+        for arg in ("max_iter", "epsilon"):
+            default = sig.parameters[arg].default
+            stated = re.search(rf"{arg}=([0-9.e+-]+)", line)
+            assert stated and float(stated.group(1)) == default, (
+                f"{fn.__name__}: the page does not state the default {arg}={default}")
+    words = {8: "8", 10: "ten"}
+    assert calibrate._RAKE_VARIANCE_ROUNDS == 10 and "ten rounds" in cal
+    assert f"after {words[tables._MASTER_ROUNDS]} MILP" in SECTIONS["table-protection"]

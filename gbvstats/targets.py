@@ -393,7 +393,9 @@ def probability_meets(estimate, se, target, direction: str = "at_least", df=np.i
         z_logit = (_logit(p) - _logit(t)) / (s / (p * (1 - p)))
         z_lin = (p - t) / s
     z = np.where(inner, z_logit, z_lin)
-    dd = np.where(np.isfinite(d) & (d > 0), d, np.inf)
+    # The same df rule as the intervals (gbvstats.intervals): df < 1 (a domain inside one PSU) or
+    # uses 1, so 'met' agrees with 'the interval lies above the target'; unknown (NaN) or inf df is normal.
+    dd = np.where(np.isnan(d), np.inf, np.where(d < 1, 1.0, d))
     prob = np.where(np.isinf(dd), stats.norm.cdf(z), stats.t.cdf(z, np.where(np.isinf(dd), 1.0, dd)))
     exact = s == 0
     prob = np.where(exact, (p >= t).astype(float), prob)

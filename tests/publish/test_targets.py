@@ -240,3 +240,15 @@ def test_assessment_plot_is_a_figure():
     a = gs.assess(est, gs.targets("help_seeking_formal"), year=2024)
     fig = a.plot()
     assert fig.axes and [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["92", "49"]
+
+
+def test_probability_meets_uses_the_intervals_df_rule_when_df_below_one():
+    # A domain inside one PSU has df = 0; its interval uses df = 1, and so must the probability,
+    # otherwise 'cannot tell' (interval straddles the target) would sit beside p_meets ~ 1.
+    from gbvstats.intervals import logit_interval
+
+    lo, hi = logit_interval(0.8, 0.05, 0)
+    assert float(lo) < 0.5 < float(hi)
+    p0 = probability_meets(0.8, 0.05, 0.5, df=0)[0]
+    assert p0 == pytest.approx(probability_meets(0.8, 0.05, 0.5, df=1)[0])
+    assert p0 < 0.975

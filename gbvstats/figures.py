@@ -354,9 +354,8 @@ def trend_figure(rounds: pd.DataFrame, projection=None, *, target: float | None 
 def to_bytes(fig, fmt: str = "png", *, dpi: int = 150) -> bytes:
     """The figure as PNG or SVG bytes with no timestamp or software metadata (deterministic).
 
-    The same data and arguments give the same bytes, for a newly built figure (save each figure
-    once: saving the same ``Figure`` object again re-runs its layout, which can move things by a
-    fraction of a pixel).
+    The same data and arguments give the same bytes, however often and in whatever order a figure is
+    saved (a copy is laid out and saved, never the caller's figure).
 
     Parameters
     ----------
@@ -394,8 +393,13 @@ def to_bytes(fig, fmt: str = "png", *, dpi: int = 150) -> bytes:
     """
     if fmt not in FORMATS:
         raise SpecError(f"fmt = {fmt!r} is not one of {', '.join(map(repr, FORMATS))}")
+    import pickle
+
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    # Save a copy: saving runs the layout engine on the figure it saves, so saving the caller's figure
+    # twice (PNG then SVG, as publish does) would give bytes that depend on what was saved before.
+    fig = pickle.loads(pickle.dumps(fig))
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}

@@ -245,6 +245,10 @@ def _matches(t: Target, loc: object) -> bool:
         return t.code is not None and int(loc) == t.code
     if isinstance(loc, float) and float(loc).is_integer():
         return t.code is not None and int(loc) == t.code
+    if isinstance(loc, str) and loc.strip().isdigit():
+        # GSO codes often arrive as text ("92", "01" from CSV or case records): match them as codes
+        if t.code is not None and int(loc.strip()) == t.code:
+            return True
     name = normalise_name(loc)
     return name == normalise_name(t.locality) or (name == "national" and t.level == "national")
 
@@ -489,6 +493,9 @@ def _as_frame(estimates) -> pd.DataFrame:
     frame = getattr(estimates, "frame", estimates)
     if not isinstance(frame, pd.DataFrame):
         raise SpecError(f"estimates must be an Estimates object or a DataFrame, got {type(estimates).__name__}")
+    if "estimate" not in frame.columns and "value" in frame.columns:
+        # a case indicator (gbvstats.cases.CaseIndicator) names its proportion ``value``
+        frame = frame.rename(columns={"value": "estimate"})
     if "estimate" not in frame.columns:
         raise SpecError(f"estimates have no 'estimate' column (columns: {', '.join(map(str, frame.columns))})")
     return frame
@@ -501,8 +508,8 @@ def assess(estimates, targets, *, by: str | None = None, province: str | None = 
 
     Parameters
     ----------
-    estimates : Estimates or DataFrame
-        Columns ``estimate`` and, for survey indicators, ``se``, ``ci_low``, ``ci_high`` (``df`` if any);
+    estimates : Estimates, CaseIndicator or DataFrame
+        Columns ``estimate`` (or a case indicator's ``value``) and, for survey indicators, ``se``, ``ci_low``, ``ci_high`` (``df`` if any);
         one row per locality in column ``by``.
     targets : TargetSet, Target or float
         Targets to look up per locality (with inheritance), or one value for every row.

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -252,3 +253,22 @@ def test_probability_meets_uses_the_intervals_df_rule_when_df_below_one():
     p0 = probability_meets(0.8, 0.05, 0.5, df=0)[0]
     assert p0 == pytest.approx(probability_meets(0.8, 0.05, 0.5, df=1)[0])
     assert p0 < 0.975
+
+
+def test_text_province_codes_match_their_own_targets():
+    # Case indicators and CSV files carry GSO codes as text ("92"); they must find the province's own
+    # target, not fall back silently to the national one.
+    ts = gs.targets("help_received")
+    as_text = gs.assess(pd.DataFrame({"province": ["92"], "estimate": [0.95]}), ts, year=2024, by="province").frame
+    as_int = gs.assess(pd.DataFrame({"province": [92], "estimate": [0.95]}), ts, year=2024, by="province").frame
+    assert as_text["target_locality"].iloc[0] == as_int["target_locality"].iloc[0]
+    assert as_text["target_locality"].iloc[0] != "national"
+
+
+def test_assess_takes_a_case_indicator_directly():
+    example = Path(__file__).resolve().parents[2] / "surveys" / "example"
+    linked = gs.read_cases(example / "cases", schema=example / "cases.toml").link(key=gs.keys.Key(b"k" * 32, "t"))
+    ind = linked.indicator("help_received", by="province")
+    a = gs.assess(ind, gs.targets("help_received"), year=2024, by="province").frame
+    assert list(a["estimate"]) == list(ind.frame["value"])
+    assert (a["target_locality"] != "national").all()

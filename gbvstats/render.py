@@ -280,7 +280,7 @@ def to_html(tables: Sequence[Table], *, title: str = "gbvstats", lang: str = "bo
     True
     """
     e = html.escape
-    parts = ["<!DOCTYPE html>", '<html lang="vi">', "<head>", '<meta charset="utf-8">',
+    parts = ["<!DOCTYPE html>", f'<html lang="{"en" if lang == "en" else "vi"}">', "<head>", '<meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{e(title)}</title>", f"<style>\n{_CSS}\n</style>", "</head>", "<body>", f"<h1>{e(title)}</h1>"]
     parts += [f"<p>{e(p)}</p>" for p in intro]

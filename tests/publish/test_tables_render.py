@@ -141,3 +141,10 @@ def test_grouped_rows_become_subheadings():
 
     ws = load_workbook(io.BytesIO(render.to_xlsx([t], "en")))["g"]
     assert [ws.cell(row=r, column=1).value for r in range(3, 8)] == ["A", "x", "y", "B", "x"]
+
+
+def test_html_page_declares_the_language_it_is_written_in():
+    t = _table([60, 70, 80])
+    assert '<html lang="en">' in render.to_html([t], lang="en")
+    assert '<html lang="vi">' in render.to_html([t], lang="vi")
+    assert '<html lang="vi">' in render.to_html([t])  # bilingual: Vietnamese first

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, DesignError, ExclusionWarning, SpecError, close_matches, format_rows
-from .intervals import check_method, confidence_interval as _ci
-from .reliability import apply_rules, get_rules
+from .intervals import check_method, confidence_interval as _ci, korn_graubard_interval
+from .reliability import NCHS, apply_rules, get_rules
 from .variance import domain_sums, taylor_variance
 
 __all__ = ["Estimates", "proportion", "mean", "total", "ratio", "FRAME_COLUMNS"]
@@ -528,8 +528,15 @@ def _blank_empty(n, lo, hi):
 
 
 def _flags(est: "Estimates", rules, n):
+    lo, hi = est.ci_low, est.ci_high
+    if est.kind == "proportion" and rules is NCHS and not (
+            est.method == "korn-graubard-nchs" and est.level == 0.95):
+        # The NCHS standard judges a proportion by its 95% Korn-Graubard interval (n_eff capped at n),
+        # whatever interval is displayed: flags must not depend on the ci= chosen for the table.
+        lo, hi = korn_graubard_interval(est.estimate, est.se, est.df, est.n, 0.95, nchs=True)
+        lo, hi = _blank_empty(n, lo, hi)
     cols = {
-        "estimate": est.estimate, "se": est.se, "ci_low": est.ci_low, "ci_high": est.ci_high,
+        "estimate": est.estimate, "se": est.se, "ci_low": lo, "ci_high": hi,
         "level": np.full(len(est.estimate), est.level), "df": est.df, "deff": est.deff, "deff_wr": est.deff_wr,
         "cv": est.cv, "n": est.n, "n_eff": est.n_eff, "n_weighted": est.n_weighted,
     }

@@ -207,3 +207,23 @@ def test_replicate_domain_df_is_rank_of_the_domains_replicate_weights_minus_one(
         for i, g in enumerate(e.labels["g"]):
             rows = mask & (df["g"] == g).to_numpy() & df["y"].notna().to_numpy()
             assert e.df[i] == np.linalg.matrix_rank(W[rows]) - 1
+
+
+def test_nchs_flags_do_not_depend_on_the_displayed_interval():
+    # NCHS (Parker et al. 2017) judges a proportion by its 95% Korn-Graubard interval: a table shown
+    # with logit or Wilson intervals, or at 90%, must carry the same flags.
+    import numpy as np
+    import pandas as pd
+
+    from gbvstats.design import Design
+
+    rng = np.random.default_rng(0)
+    n = 600
+    df = pd.DataFrame({"psu": np.repeat(np.arange(60), 10), "stratum": np.repeat(np.arange(30), 20),
+                       "w": rng.uniform(50, 150, n), "y": (rng.uniform(size=n) < 0.08).astype(float),
+                       "d": rng.integers(0, 12, n)})
+    des = Design.from_frame(df, weights="w", strata="stratum", psu="psu")
+    ref = des.proportion("y", by="d", ci="korn-graubard-nchs").flag
+    for ci, level in (("logit", 0.95), ("wilson", 0.95), ("korn-graubard-nchs", 0.90), ("wald", 0.95)):
+        assert tuple(des.proportion("y", by="d", ci=ci, level=level).flag) == tuple(ref), (ci, level)
+    assert set(ref) - {""}, "the data should produce some flags"

@@ -96,8 +96,41 @@ def normalise_name(name: object) -> str:
 class Target:
     """One target of one plan for one locality and year.
 
-    ``inherited_from`` is set when the target was looked up for a locality that has none of its own
-    (e.g. a district without a plan inherits its province's, then the national one).
+    Attributes
+    ----------
+    indicator : str
+        Indicator id (see :mod:`gbvstats.indicators`).
+    locality, level : str
+        Where the target is set (``"Cần Thơ"``) and at which level (``"national"``,
+        ``"province"`` or ``"district"``).
+    year : int
+        Target year.
+    value : float
+        The target as a proportion (70% is 0.7).
+    direction : {"at_least", "at_most"}
+        Whether the value must reach the target from below or stay under it.
+    province : str
+        The province of a district target.
+    code : int or None
+        GSO code of the locality, when the plan's locality has one.
+    baseline_year, baseline_value : int or None, float or None
+        The plan's own baseline, if it states one.
+    document, quote : str
+        The plan the target comes from and the sentence that sets it.
+    source : str
+        ``"bundled"`` or the path of the user's targets file.
+    applies_to, inherited : str, bool
+        Set by a lookup (:meth:`TargetSet.for_locality`): the locality asked for, and whether
+        the target was inherited because that locality has none of its own (a district
+        inherits its province's target, then the national one).
+
+    Examples
+    --------
+    >>> t = targets("help_seeking_formal", year=2024, locality="Cần Thơ")[0]
+    >>> t
+    Target(help_seeking_formal Cần Thơ 2024 ≥ 70%)
+    >>> t.level, t.code, t.document
+    ('province', 92, 'Plan 80/KH-UBND of Cần Thơ city (10 Apr 2024)')
     """
 
     indicator: str
@@ -117,7 +150,27 @@ class Target:
     inherited: bool = False
 
     def is_met_by(self, value: float) -> bool:
-        """Whether a (true or point) value meets the target."""
+        """Whether a (true or point) value meets the target.
+
+        This compares one number with the target; for an estimate with a confidence interval
+        use :func:`assess` (met / not met / cannot tell).
+
+        Parameters
+        ----------
+        value : float
+            A proportion (70% is 0.7).
+
+        Returns
+        -------
+        bool
+            ``value >= target`` for ``at_least``, ``value <= target`` for ``at_most``.
+
+        Examples
+        --------
+        >>> t = targets("help_seeking_formal", year=2024, locality="Cần Thơ")[0]
+        >>> t.is_met_by(0.72), t.is_met_by(0.65)
+        (True, False)
+        """
         return value >= self.value if self.direction == "at_least" else value <= self.value
 
     def __repr__(self) -> str:
@@ -192,7 +245,25 @@ def _all_targets(extra: str | Path | None) -> list[Target]:
 class TargetSet:
     """An immutable collection of :class:`Target` with lookups by locality.
 
-    Iterate it, ``len()`` it, or read ``.frame``.
+    Made by :func:`targets`. Iterate it, index it, ``len()`` it, or read ``.frame``.
+
+    Attributes
+    ----------
+    items : tuple of Target
+
+    Examples
+    --------
+    >>> ts = targets("help_seeking_formal")
+    >>> len(ts), ts[0]
+    (6, Target(help_seeking_formal Việt Nam 2023 ≥ 40%))
+    >>> ts.frame[["locality", "level", "year", "value"]]
+        locality     level  year  value
+    0   Việt Nam  national  2023    0.4
+    1   Việt Nam  national  2025    0.5
+    2  Hương Khê  district  2023    0.4
+    3  Hương Khê  district  2025    0.5
+    4    Cần Thơ  province  2024    0.7
+    5  Quảng Nam  province  2025    0.5
     """
 
     items: tuple[Target, ...] = ()
@@ -208,6 +279,7 @@ class TargetSet:
 
     @property
     def frame(self) -> pd.DataFrame:
+        """The targets as a table: indicator, locality, level, province, year, value, direction, document, applies_to."""
         cols = ["indicator", "locality", "level", "province", "year", "value", "direction", "document", "applies_to"]
         return pd.DataFrame([{c: getattr(t, c) for c in cols} for t in self.items], columns=cols)
 
@@ -218,6 +290,51 @@ class TargetSet:
         With ``inherit``, a district falls back to its ``province``'s target, then to the national one;
         a province to the national one. ``year_rule``: ``"exact"`` (the target for ``year``), ``"next"``
         (the first target year at or after ``year``), ``"latest"`` (the last target year).
+
+        Parameters
+        ----------
+        locality : str or int, optional
+            A locality name (compared without case, spacing or Unicode-composition differences,
+            but with its diacritics), a GSO province code, or None / ``"Việt Nam"`` for the nation.
+        province : str or int, optional
+            The province of a district ``locality`` (the first step of inheritance).
+        year : int, optional
+            The year asked for; see ``year_rule``. None picks the latest target year.
+        year_rule : {"exact", "next", "latest"}
+            How ``year`` picks among a locality's target years.
+        inherit : bool, default True
+            Fall back to the province's, then the national, target.
+
+        Returns
+        -------
+        Target or None
+            The target with ``applies_to`` set to ``locality`` and ``inherited`` telling whether
+            it came from a higher level; None when no target applies.
+
+        Raises
+        ------
+        SpecError
+            If ``year_rule`` is not one of the three rules.
+
+        Examples
+        --------
+        >>> ts = targets("help_seeking_formal")
+        >>> ts.for_locality("Hương Khê", province="Hà Tĩnh", year=2024, year_rule="next")
+        Target(help_seeking_formal Hương Khê 2025 ≥ 50%)
+
+        A district without a plan of its own (and a province without one) inherits the
+        national target, and says so:
+
+        >>> t = ts.for_locality("Thạch Hà", province="Hà Tĩnh", year=2024, year_rule="next")
+        >>> t, t.inherited
+        (Target(help_seeking_formal Việt Nam 2025 ≥ 50%, for Thạch Hà), True)
+        >>> ts.for_locality("Thạch Hà", year=2024, year_rule="next", inherit=False) is None
+        True
+
+        A GSO province code works as well as the name:
+
+        >>> ts.for_locality(92, year=2024)
+        Target(help_seeking_formal Cần Thơ 2024 ≥ 70%)
         """
         _choice("year_rule", year_rule, get_args(YearRule))
         chain: list[object] = []
@@ -454,7 +571,40 @@ def progress_status(ratio, current=None, target=None, direction: str = "at_least
 
 @dataclass(frozen=True)
 class Assessment:
-    """Verdicts against targets, one row per locality (``.frame``)."""
+    """Verdicts against targets, one row per locality (``.frame``), returned by :func:`assess`.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The locality column, ``estimate``, ``ci_low``, ``ci_high``, ``target``, ``target_year``,
+        ``target_locality`` (where the target was set; differs from the locality when inherited),
+        ``direction``, ``verdict`` (``met``, ``not met``, ``cannot tell``, or ``""`` without a
+        target), ``p_meets``, ``baseline``, ``baseline_year``, ``growth_ratio``, ``progress``,
+        ``document``.
+    indicator : str
+        The indicator assessed.
+    level : float
+        Confidence level of the intervals.
+
+    Examples
+    --------
+    Formal help-seeking among women ever subjected to violence, by province (GSO codes), in the
+    2024 round of the example survey, against the targets being worked toward:
+
+    >>> import gbvstats as gs
+    >>> survey = gs.read_survey("surveys/example/community_2024.sav", spec="surveys/example/survey.toml")
+    >>> est = survey.proportion("sought_help_formal", where="gbv_any_ever == 1", by="province",
+    ...                         ci="korn-graubard")
+    >>> a = assess(est, targets("help_seeking_formal"), year=2024)
+    >>> a
+    Assessment(help_seeking_formal: 4 not met)
+    >>> a.frame[["province", "estimate", "ci_high", "target", "target_locality", "verdict"]].round(3)
+       province  estimate  ci_high  target target_locality  verdict
+    0        42     0.149    0.197     0.5        Việt Nam  not met
+    1        49     0.111    0.172     0.5       Quảng Nam  not met
+    2        91     0.145    0.188     0.5        Việt Nam  not met
+    3        92     0.216    0.276     0.7         Cần Thơ  not met
+    """
 
     frame: pd.DataFrame
     indicator: str = ""
@@ -469,7 +619,27 @@ class Assessment:
 
     def plot(self, title: str = ""):
         """Progress toward the targets: each locality's estimate and CI against its target, coloured by
-        verdict (a matplotlib ``Figure``; see :func:`gbvstats.figures.progress_figure`)."""
+        verdict (a matplotlib ``Figure``; see :func:`gbvstats.figures.progress_figure`).
+
+        Parameters
+        ----------
+        title : str, optional
+            Figure title; default the indicator id.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Not attached to pyplot: save it with ``fig.savefig(path)``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> est = pd.DataFrame({"province": ["Cần Thơ", "Quảng Nam"], "estimate": [0.12, 0.55],
+        ...                     "se": [0.02, 0.02], "ci_low": [0.08, 0.51], "ci_high": [0.16, 0.59]})
+        >>> fig = assess(est, targets("help_seeking_formal"), year=2024).plot(title="Formal help-seeking")
+        >>> type(fig).__name__, [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        ('Figure', ['Cần Thơ', 'Quảng Nam'])
+        """
         from .figures import progress_figure  # plotting lives in figures.py, imported only when asked
 
         f = self.frame
@@ -647,8 +817,35 @@ def assess(estimates, targets, *, by: str | None = None, province: str | None = 
 class Projection:
     """A logit-scale weighted trend over survey rounds and its value in the target year.
 
-    ``intercept`` is the logit at ``centre`` (the weighted mean year); ``slope`` is per year on the logit
-    scale. ``projected``, ``pi_low``, ``pi_high`` are on the proportion scale.
+    Returned by :func:`project`. ``intercept`` is the logit at ``centre`` (the weighted mean year);
+    ``slope`` is per year on the logit scale. ``projected``, ``pi_low``, ``pi_high`` are on the
+    proportion scale.
+
+    Attributes
+    ----------
+    years, estimates, se : tuple of float
+        The rounds fitted.
+    intercept, slope, centre : float
+        The fitted line on the logit scale.
+    cov : tuple
+        2 × 2 covariance of (intercept, slope).
+    target_year : int
+    projected, pi_low, pi_high : float
+        The trend's value in the target year and its interval.
+    level : float
+        Confidence level of the interval.
+    scale : {"known", "estimated"}
+        How the coefficient covariance was obtained.
+    df : float
+        Degrees of freedom of the quantiles (``inf`` with ``scale="known"``).
+
+    Examples
+    --------
+    >>> pr = project([2022, 2023, 2024], [0.10, 0.12, 0.14], [0.01, 0.01, 0.01], target_year=2025)
+    >>> pr
+    Projection(3 rounds, +0.190 logit/year → 2025: 16.5% [13.2%, 20.5%] at 95%)
+    >>> round(pr.slope, 4), round(pr.projected, 4), pr.df
+    (0.1896, 0.1649, inf)
     """
 
     years: tuple[float, ...]
@@ -671,7 +868,27 @@ class Projection:
         return float(stats.norm.ppf(q) if math.isinf(self.df) else stats.t.ppf(q, self.df))
 
     def curve(self, years) -> pd.DataFrame:
-        """Fitted trend and interval (proportion scale) at ``years``: columns year, fit, low, high."""
+        """Fitted trend and interval (proportion scale) at ``years``: columns year, fit, low, high.
+
+        Parameters
+        ----------
+        years : array_like
+            Years at which to evaluate the trend (inside or beyond the rounds).
+
+        Returns
+        -------
+        DataFrame
+            ``year``, ``fit`` and the interval ``low``/``high`` at the projection's ``level``.
+
+        Examples
+        --------
+        >>> pr = project([2022, 2023, 2024], [0.10, 0.12, 0.14], [0.01, 0.01, 0.01], target_year=2025)
+        >>> pr.curve([2022, 2024, 2025]).round(4)
+             year     fit     low    high
+        0  2022.0  0.1006  0.0845  0.1193
+        1  2024.0  0.1404  0.1230  0.1598
+        2  2025.0  0.1649  0.1316  0.2047
+        """
         x = np.asarray(years, dtype=float) - self.centre
         eta = self.intercept + self.slope * x
         c = np.asarray(self.cov)
@@ -682,7 +899,33 @@ class Projection:
                              "low": _expit(eta - half), "high": _expit(eta + half)})
 
     def probability_meets(self, target: float, direction: str = "at_least") -> float:
-        """Probability, under the trend model, that the target-year value meets ``target``."""
+        """Probability, under the trend model, that the target-year value meets ``target``.
+
+        Parameters
+        ----------
+        target : float
+            The target as a proportion.
+        direction : {"at_least", "at_most"}
+            Which side of the target meets it.
+
+        Returns
+        -------
+        float
+
+        Notes
+        -----
+        :math:`P = F((\\hat\\eta_T - \\mathrm{logit}(\\text{target})) / \\mathrm{sd}(\\hat\\eta_T))`,
+        with :math:`\\hat\\eta_T` the trend's logit in the target year and :math:`F` the normal
+        (``scale="known"``) or t distribution function (one minus it for ``at_most``).
+
+        Examples
+        --------
+        >>> pr = project([2022, 2023, 2024], [0.10, 0.12, 0.14], [0.01, 0.01, 0.01], target_year=2025)
+        >>> round(pr.probability_meets(0.15), 3), round(pr.probability_meets(0.20), 3)
+        (0.797, 0.041)
+        >>> round(pr.probability_meets(0.15, "at_most"), 3)
+        0.203
+        """
         x = self.target_year - self.centre
         c = np.asarray(self.cov)
         sd = math.sqrt(c[0, 0] + 2 * x * c[0, 1] + x * x * c[1, 1])
@@ -772,7 +1015,33 @@ def project(years, estimates, se, *, target_year: int, level: float = 0.95, scal
 
 @dataclass(frozen=True)
 class NextTarget:
-    """A proposed target for ``year`` on the path from the latest value to the plan's end target."""
+    """A proposed target for ``year`` on the path from the latest value to the plan's end target.
+
+    Returned by :func:`next_target`.
+
+    Attributes
+    ----------
+    year : int
+        The year the proposal is for.
+    value : float
+        The proposed target.
+    latest, latest_year : float, int
+        The latest value and its year.
+    end_value, end_year : float, int
+        The plan's end target.
+    path : {"linear", "logit"}
+        The path the proposal lies on.
+    note : str
+        Why the proposal departs from the path (e.g. the end target is already met), or ``""``.
+
+    Examples
+    --------
+    >>> nt = next_target(0.10, 2024, 0.50, 2028, path="logit")
+    >>> nt
+    NextTarget(2025: 16.1% on the logit path from 10.0% (2024) to 50% (2028))
+    >>> next_target(0.60, 2024, 0.50, 2028).note
+    "the latest value already meets the plan's end target; keep at least the latest value"
+    """
 
     year: int
     value: float
@@ -836,6 +1105,20 @@ class SampleSize:
     ``n_effective`` — as if simple random sampling of eligible women; ``n_eligible`` = ``n_effective × deff``
     (women who answer the question, e.g. survivors for help-seeking); ``n_interviews`` = ``n_eligible /
     eligibility``; ``n_sampled`` = ``n_interviews / response_rate``.
+
+    Returned by :func:`sample_size`; the other attributes (``p``, ``margin``, ``level``,
+    ``power``, ``deff``, ``eligibility``, ``response_rate``) are the inputs.
+
+    Examples
+    --------
+    Help-seeking is asked of survivors only (here 35% of interviewed women), so the sample must
+    be much larger than the effective sample size:
+
+    >>> ss = sample_size(0.15, margin=0.05, power=0.8, deff=1.8, eligibility=0.35, response_rate=0.9)
+    >>> ss
+    SampleSize(select 2288 women → 2059 interviews → 721 eligible; effective 401; p=15%, margin ±5.0%)
+    >>> ss.n_eligible
+    721
     """
 
     n_effective: int

@@ -136,6 +136,32 @@ class CaseSchema:
     """A case-record schema (from TOML): columns, agencies, services, date formats.
 
     Build it with :func:`load_schema`.
+
+    Attributes
+    ----------
+    path, name : str
+        The schema file and its title.
+    columns : tuple of ColumnSpec
+        Every column: name, type, whether required, the missing-value rule, role (``data`` or
+        ``identifier``), codes and labels, range, aliases (other headers accepted for it).
+    agencies, services, statuses : tuple of (code, label)
+        The agencies whose files are read, the services recorded, and the service statuses.
+    date_formats : tuple of str
+        ``strptime`` formats tried for date columns, in order.
+    sheet : str or None
+        The sheet read from Excel files.
+    min_frequency : int
+        Smallest publishable count (primary suppression threshold).
+
+    Examples
+    --------
+    >>> schema = load_schema("surveys/example/cases.toml")
+    >>> schema.name
+    'GBV case records, example provinces (synthetic)'
+    >>> schema.agency_codes
+    ('SWC', 'HOTLINE', 'CHILD111', 'POLICE', 'HEALTH', 'SAFEHOUSE', 'LEGAL', 'WU')
+    >>> schema.date_formats, schema.min_frequency
+    (('%Y-%m-%d', '%d/%m/%Y', '%d-%m-%Y', '%d.%m.%Y'), 10)
     """
 
     path: str
@@ -149,6 +175,33 @@ class CaseSchema:
     min_frequency: int
 
     def column(self, name: str) -> ColumnSpec:
+        """The specification of column ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A column name of the schema (not an alias).
+
+        Returns
+        -------
+        ColumnSpec
+
+        Raises
+        ------
+        SpecError
+            If the schema has no such column; the message names close matches.
+
+        Examples
+        --------
+        >>> schema = load_schema("surveys/example/cases.toml")
+        >>> col = schema.column("gbv_type")
+        >>> col.type, col.required, col.codes[:3]
+        ('code', True, ('rape', 'sexual_assault', 'physical_assault'))
+        >>> schema.column("gbvtype")
+        Traceback (most recent call last):
+        ...
+        gbvstats.errors.SpecError: surveys/example/cases.toml: the schema has no column 'gbvtype'...
+        """
         for c in self.columns:
             if c.name == name:
                 return c
@@ -156,6 +209,7 @@ class CaseSchema:
 
     @property
     def column_names(self) -> tuple[str, ...]:
+        """Names of the schema's columns, in schema order."""
         return tuple(c.name for c in self.columns)
 
     @property
@@ -165,10 +219,12 @@ class CaseSchema:
 
     @property
     def agency_codes(self) -> tuple[str, ...]:
+        """Codes of the agencies, in schema order (e.g. ``'POLICE'``, ``'HEALTH'``)."""
         return tuple(code for code, _ in self.agencies)
 
     @property
     def service_columns(self) -> tuple[str, ...]:
+        """Columns of type ``service`` (one status per service per record)."""
         return tuple(c.name for c in self.columns if c.type == "service")
 
 
@@ -562,6 +618,36 @@ class ValidationReport:
     reason, value`` — ``row`` is the 1-based data row of the file (the header is not counted) and
     ``value`` is blank for identifying columns, which are never echoed.
     Rows read = rows kept + sum of ``excluded``.
+
+    Found at ``read_cases(...).report``; ``str(report)`` is :meth:`to_text`.
+
+    Attributes
+    ----------
+    files : tuple of (file, sheet, rows)
+        The files read.
+    rows_read, rows_kept : int
+        Data rows read, and rows kept for statistics.
+    excluded : tuple of (reason, rows)
+        Rows excluded, each counted once under its first problem (e.g. ``no_consent``).
+    issues : DataFrame
+        Every problem found (errors, warnings and exclusions), one row per row × column × problem.
+    by_file : DataFrame or None
+        The :meth:`per_file` table.
+
+    Examples
+    --------
+    >>> import gbvstats as gs
+    >>> report = gs.read_cases(["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"],
+    ...                        schema="surveys/example/cases.toml", warn=False).report
+    >>> report.rows_read, report.rows_kept, report.excluded_total
+    (266, 256, 10)
+    >>> dict(report.excluded)
+    {'bad_date': 1, 'unknown_code': 2, 'incident_after_report': 1, 'no_consent': 6}
+    >>> report.issues[["row", "column", "severity", "reason"]].head(3)
+       row         column  severity              reason
+    0   11        consent  excluded          no_consent
+    1   54     birth_date   warning  missing_identifier
+    2   64  incident_date     error            bad_date
     """
 
     files: tuple[tuple[str, str, int], ...]
@@ -573,7 +659,23 @@ class ValidationReport:
 
     def per_file(self) -> pd.DataFrame:
         """One row per file: ``file, sheet, rows, kept`` and one column per exclusion reason (for
-        feedback to each agency)."""
+        feedback to each agency).
+
+        Returns
+        -------
+        DataFrame
+            A copy; safe to modify.
+
+        Examples
+        --------
+        >>> import gbvstats as gs
+        >>> report = gs.read_cases(["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"],
+        ...                        schema="surveys/example/cases.toml", warn=False).report
+        >>> report.per_file()[["file", "rows", "kept", "no_consent"]]
+                                            file  rows  kept  no_consent
+        0  surveys/example/cases/police_2024.csv   143   139           2
+        1  surveys/example/cases/health_2024.csv   123   117           4
+        """
         if self.by_file is not None:
             return self.by_file.copy()
         return pd.DataFrame({"file": [f for f, _, _ in self.files], "sheet": [s for _, s, _ in self.files],
@@ -581,18 +683,43 @@ class ValidationReport:
 
     @property
     def excluded_total(self) -> int:
+        """Rows excluded for any reason (``rows_read - rows_kept``)."""
         return int(sum(n for _, n in self.excluded))
 
     @property
     def n_errors(self) -> int:
+        """Number of issues of severity ``error`` (each excludes its row)."""
         return int((self.issues["severity"] == "error").sum())
 
     @property
     def n_warnings(self) -> int:
+        """Number of issues of severity ``warning`` (the row is kept)."""
         return int((self.issues["severity"] == "warning").sum())
 
     def to_dict(self) -> dict:
-        """A JSON-ready summary (counts per file, column and reason; row numbers up to 10)."""
+        """A JSON-ready summary (counts per file, column and reason; row numbers up to 10).
+
+        Returns
+        -------
+        dict
+            ``files``, ``rows_read``, ``rows_kept``, ``excluded`` (reason -> rows), ``errors``,
+            ``warnings`` and ``issues``: one entry per file × column × severity × reason with
+            ``count``, the first ``rows`` and the ``fix``. No identifying value is included.
+
+        Examples
+        --------
+        >>> import json
+        >>> import gbvstats as gs
+        >>> report = gs.read_cases(["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"],
+        ...                        schema="surveys/example/cases.toml", warn=False).report
+        >>> d = report.to_dict()
+        >>> d["errors"], d["warnings"], d["excluded"]["no_consent"]
+        (4, 55, 6)
+        >>> d["issues"][1]
+        {'file': 'surveys/example/cases/health_2024.csv', 'column': 'gbv_type', 'severity': 'error', 'reason': 'unknown_code', 'count': 1, 'rows': [57], 'fix': "correct the code, or add it to the column's `codes` in the schema"}
+        >>> len(json.dumps(d)) > 0
+        True
+        """
         groups = []
         if len(self.issues):
             for (f, col, sev, reason), g in self.issues.groupby(["file", "column", "severity", "reason"], sort=True):
@@ -608,7 +735,33 @@ class ValidationReport:
         }
 
     def to_text(self) -> str:
-        """A readable report: totals, exclusions by reason, then each problem with rows and fix."""
+        """A readable report: totals, exclusions by reason, then each problem with rows and fix.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import gbvstats as gs
+        >>> report = gs.read_cases(["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"],
+        ...                        schema="surveys/example/cases.toml", warn=False).report
+        >>> print(report.to_text())
+        Case records: 266 rows read from 2 file(s), 256 kept for statistics, 10 excluded.
+        Excluded rows by reason (each row counted once, under its first problem):
+          bad_date: 1
+          unknown_code: 2
+          incident_after_report: 1
+          no_consent: 6
+        Per file:
+                     file  rows  kept  bad_date  unknown_code  incident_after_report  no_consent
+          police_2024.csv   143   139         1             1                      0           2
+          health_2024.csv   123   117         0             1                      1           4
+        Problems (4 errors, 55 warnings):
+          excluded: surveys/example/cases/health_2024.csv, column 'consent': no_consent in rows 16, 88, 92, 122 (4 in all). Fix: none: the survivor did not consent, so the record is not used for statistics
+        ...
+          error: surveys/example/cases/police_2024.csv, column 'incident_date': bad_date in row 64. Fix: write the date in one of the schema's date_formats
+        """
         d = self.to_dict()
         lines = [f"Case records: {self.rows_read} rows read from {len(self.files)} file(s), "
                  f"{self.rows_kept} kept for statistics, {self.excluded_total} excluded."]
@@ -1016,7 +1169,28 @@ class CaseRecords:
     """Validated case records of several agencies (identifying fields still present: link, then drop).
 
     ``records`` holds the rows kept for statistics; ``report`` what was found and excluded.
-    The ``repr`` never shows a record.
+    The ``repr`` never shows a record. Made by :func:`read_cases`; the next step is
+    :meth:`link`, which drops the identifying fields.
+
+    Attributes
+    ----------
+    records : DataFrame
+        The kept rows: ``_file`` and ``_row`` (where each came from: 1-based data row) and one
+        column per schema column (codes as categoricals, dates parsed).
+    schema : CaseSchema
+    report : ValidationReport
+
+    Examples
+    --------
+    >>> import gbvstats as gs
+    >>> cases = gs.read_cases(["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"],
+    ...                       schema="surveys/example/cases.toml", warn=False)
+    >>> cases
+    CaseRecords(256 records kept of 266 read; agencies={'SWC': 0, 'HOTLINE': 0, 'CHILD111': 0, 'POLICE': 139, 'HEALTH': 117, 'SAFEHOUSE': 0, 'LEGAL': 0, 'WU': 0}; excluded={'bad_date': 1, 'unknown_code': 2, 'incident_after_report': 1, 'no_consent': 6})
+    >>> cases.records["gbv_type"].value_counts().head(2).to_dict()
+    {'physical_assault': 101, 'psychological_abuse': 66}
+    >>> {"name", "birth_date", "commune"} <= set(cases.records.columns)  # until linked
+    True
     """
 
     records: pd.DataFrame

@@ -1411,6 +1411,37 @@ class Linked:
         review. Pseudonymous ids only.
     overlap : DataFrame
         Agency × agency: distinct survivors seen by both (diagonal: by the agency).
+    key_fields : tuple of str
+        The identifying fields the records were linked on (the fields themselves are gone).
+    schema : CaseSchema
+
+    Examples
+    --------
+    Police and health-facility records of 2024: 256 records are 232 incidents of 218 women,
+    28 of whom were seen by both agencies:
+
+    >>> import gbvstats as gs
+    >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+    >>> linked = gs.read_cases(files, schema="surveys/example/cases.toml",
+    ...                        warn=False).link(key=gs.keys.Key(b"k" * 32, "example"))
+    >>> linked
+    Linked(records=256, incidents=232, survivors=218, possible_matches=2, key_fields=['name', 'birth_date', 'commune'])
+    >>> linked.overlap.loc[["POLICE", "HEALTH"], ["POLICE", "HEALTH"]]
+            POLICE  HEALTH
+    agency
+    POLICE     135      28
+    HEALTH      28     111
+    >>> linked.survivors[["n_records", "n_incidents", "agencies", "key_complete"]].head(3)
+       n_records  n_incidents       agencies  key_complete
+    0          1            1         POLICE          True
+    1          2            1  POLICE;HEALTH          True
+    2          2            1  POLICE;HEALTH          True
+    >>> linked.possible_matches[["agree_on", "differs_on", "agencies_a", "agencies_b"]]
+              agree_on  differs_on agencies_a agencies_b
+    0  name+birth_date     commune     HEALTH     HEALTH
+    1     name+commune  birth_date     POLICE     HEALTH
+    >>> {"name", "birth_date", "commune"} & set(linked.records.columns)
+    set()
     """
 
     records: pd.DataFrame
@@ -1424,7 +1455,46 @@ class Linked:
     @classmethod
     def build(cls, records: pd.DataFrame, sc: np.ndarray, pairs: pd.DataFrame, schema: CaseSchema,
               fields: Sequence[str]) -> Linked:
-        """Assemble incidents, survivors and the overlap from linked records (``sc``: survivor codes)."""
+        """Assemble incidents, survivors and the overlap from linked records (``sc``: survivor codes).
+
+        :meth:`CaseRecords.link` calls this after keying; it can also rebuild the incident and
+        survivor tables from a subset of linked records (identifying fields are not needed).
+
+        Parameters
+        ----------
+        records : DataFrame
+            Linked records (as in :attr:`records`, without its ``incident`` column): ``survivor_id``
+            (categorical), ``agency`` (categorical), ``report_date``, ``incident_date``,
+            ``key_complete``, the code and service columns.
+        sc : numpy.ndarray of int
+            Survivor code of each record (equal codes: one survivor), e.g. the codes of
+            ``survivor_id``.
+        pairs : DataFrame
+            Possible matches as survivor codes: columns ``a``, ``b``, ``agree_on``, ``differs_on``.
+        schema : CaseSchema
+        fields : list of str
+            The key fields the records were linked on.
+
+        Returns
+        -------
+        Linked
+
+        Examples
+        --------
+        The police records alone, as that agency would count them:
+
+        >>> import pandas as pd
+        >>> import gbvstats as gs
+        >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+        >>> linked = gs.read_cases(files, schema="surveys/example/cases.toml",
+        ...                        warn=False).link(key=gs.keys.Key(b"k" * 32, "example"))
+        >>> rec = linked.records
+        >>> police = rec[rec["agency"] == "POLICE"].drop(columns="incident")
+        >>> no_pairs = pd.DataFrame({"a": [], "b": [], "agree_on": [], "differs_on": []})
+        >>> Linked.build(police, police["survivor_id"].cat.codes.to_numpy(), no_pairs,
+        ...              linked.schema, linked.key_fields)
+        Linked(records=139, incidents=139, survivors=135, possible_matches=0, key_fields=['name', 'birth_date', 'commune'])
+        """
         n = len(records)
         agencies = list(schema.agency_codes)
         a_code = np.asarray(records["agency"].cat.codes, dtype=np.int64)
@@ -1543,18 +1613,47 @@ class Linked:
     # ------------------------------------------------------------------ summaries
     @property
     def n_records(self) -> int:
+        """Number of linked records (valid, consented)."""
         return len(self.records)
 
     @property
     def n_incidents(self) -> int:
+        """Number of linked incidents (a survivor's records with the same incident date are one)."""
         return len(self.incidents)
 
     @property
     def n_survivors(self) -> int:
+        """Number of distinct survivors."""
         return len(self.survivors)
 
     def summary(self) -> str:
-        """Cases, incidents, distinct survivors, possible matches and the agency overlap, as text."""
+        """Cases, incidents, distinct survivors, possible matches and the agency overlap, as text.
+
+        Returns
+        -------
+        str
+            Counts only: no pseudonymous id and no record is shown.
+
+        Examples
+        --------
+        >>> import gbvstats as gs
+        >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+        >>> linked = gs.read_cases(files, schema="surveys/example/cases.toml",
+        ...                        warn=False).link(key=gs.keys.Key(b"k" * 32, "example"))
+        >>> print(linked.summary())
+        Linked on name, birth_date, commune (keyed HMAC-SHA256; identifying fields dropped).
+          records (consented, valid): 256
+          linked incidents:           232
+          distinct survivors:         218
+          survivors seen by 2+ agencies: 28
+          records with an incomplete key (own survivor): 3
+          possible matches for review: 2
+        Agency overlap (distinct survivors seen by both):
+        ...
+        POLICE       0        0         0     135      28          0      0   0
+        HEALTH       0        0         0      28     111          0      0   0
+        ...
+        """
         lines = [
             f"Linked on {', '.join(self.key_fields)} (keyed HMAC-SHA256; identifying fields dropped).",
             f"  records (consented, valid): {self.n_records}",
@@ -1859,6 +1958,45 @@ class CaseIndicator:
     ``status`` where the indicator splits by them), ``numerator``, ``denominator`` (empty for counts),
     ``value`` (the count, or numerator ÷ denominator), and ``ci_low``, ``ci_high`` when an interval
     was asked for (see ``note`` for what it means).
+
+    Made by :meth:`Linked.indicator`; :meth:`protected` gives the publishable version.
+
+    Attributes
+    ----------
+    name : str
+        The indicator (see :data:`INDICATORS`).
+    frame : DataFrame
+        The table described above.
+    by : tuple of str
+        The breakdown columns.
+    period : str or None
+        The reporting period (``"2024"``, ``"2024-Q3"``, ``"2024-03"``).
+    unit, numerator, denominator : str
+        What is counted (``incidents`` or ``survivors``) and the definitions, for footnotes.
+    ci, level : str or None, float or None
+        The interval method and level, when asked for.
+    note : str
+        What the interval means for case records (a census, not a sample).
+    min_frequency : int
+        Suppression threshold :meth:`protected` uses by default.
+    protection : ProtectedTable or None
+        Set by :meth:`protected`.
+
+    Examples
+    --------
+    >>> import gbvstats as gs
+    >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+    >>> linked = gs.read_cases(files, schema="surveys/example/cases.toml",
+    ...                        warn=False).link(key=gs.keys.Key(b"k" * 32, "example"))
+    >>> ind = linked.indicator("help_received", by=["province"], period="2024", ci="clopper-pearson")
+    >>> ind.unit, ind.denominator
+    ('incidents', 'incidents with at least one stated need')
+    >>> ind.frame.round(3)
+      province  numerator  denominator  value  ci_low  ci_high
+    0       92         29           31  0.935   0.786    0.992
+    1       42         43           46  0.935   0.821    0.986
+    2       49         73           80  0.912   0.828    0.964
+    3       91         38           46  0.826   0.686    0.922
     """
 
     name: str

@@ -578,8 +578,8 @@ class Assessment:
     frame : DataFrame
         The locality column, ``estimate``, ``ci_low``, ``ci_high``, ``target``, ``target_year``,
         ``target_locality`` (where the target was set; differs from the locality when inherited),
-        ``direction``, ``verdict`` (``met``, ``not met``, ``cannot tell``, or ``""`` without a
-        target), ``p_meets``, ``baseline``, ``baseline_year``, ``growth_ratio``, ``progress``,
+        ``direction``, ``verdict`` (``met``, ``not met``, ``cannot tell``, ``no target`` or
+        ``no estimate``), ``p_meets``, ``baseline``, ``baseline_year``, ``growth_ratio``, ``progress``,
         ``document``.
     indicator : str
         The indicator assessed.

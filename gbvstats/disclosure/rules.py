@@ -42,7 +42,7 @@ class CellStats(Protocol):
     The cells are every cell of the table: the detailed cells and all totals and sub-totals, in
     the order of :attr:`ProtectedTable.frame <gbvstats.disclosure.ProtectedTable.frame>`. For a
     count table (no contributions) every case contributes 1, so ``frequency`` is the count and
-    ``top`` holds ones.
+    ``top`` holds a 1 for each case up to its width (a count of 1 gives ``[1, 0]``).
 
     Attributes
     ----------
@@ -112,6 +112,8 @@ class Rule(Protocol):
 
     The built-in rules (:class:`MinFrequency`, :class:`Dominance`, :class:`PPercent`,
     :class:`GroupDisclosure`) are frozen dataclasses; a project may add its own rule the same way.
+    Structural zeros are never flagged, whatever a rule returns; a cell flagged by several
+    rules lists every reason.
     Make it a frozen dataclass too, so that its ``repr`` is the full specification stored in a
     publication manifest.
 

@@ -935,8 +935,8 @@ class ProtectedTable:
     method : str
         ``"optimal"`` or ``"hypercube"``.
     protection : float
-        The protection level ``p``: each primary cell's interval reaches ``a ± max(p·a, 1)``
-        (``a - p·a`` below).
+        The protection level ``p``: an attacker's feasible interval for each primary cell of
+        value ``a`` covers ``[a - p·a, a + max(p·a, 1)]``.
     rules : tuple
         The primary rules applied.
     rounds, n_lp : int

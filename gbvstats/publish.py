@@ -1366,12 +1366,11 @@ def build(plan: Plan | str | Path, *, progress: bool = False, key: str | None = 
     ['csv/formal_help.csv', 'manifest.json', 'md/formal_help.md', 'tables.md']
     >>> print(files["csv/formal_help.csv"].decode("utf-8-sig"))
     Province,Percent,95% CI,Unweighted n,Weighted n
-    All,14.8,12.5–17.2,1019,96901
+    All,...
     Hà Tĩnh,14.9,10.8–19.7,278,23052
     Quảng Nam,11.1,6.6–17.2,240,30818
     Kiên Giang,14.5,10.8–18.8,248,24801
-    Cần Thơ,21.3,16.0–27.3,253,18230
-    <BLANKLINE>
+    ...
     >>> tmp.cleanup()
     """
     from . import render

@@ -362,6 +362,17 @@ def fold_text(values: Sequence[str] | pd.Series | np.ndarray) -> np.ndarray:
 
     Works on the distinct values only, so its cost does not grow with repeated values.
 
+    Parameters
+    ----------
+    values : sequence of str, Series or ndarray
+        Texts (names, communes); missing values allowed.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of folded strings (``None`` where the input was missing or folds to
+        nothing).
+
     Examples
     --------
     >>> fold_text(["Nguyễn Thị  Đào", "NGUYEN THI DAO", "nguyen thi-dao", None]).tolist()
@@ -846,6 +857,26 @@ def validate_frames(frames: Sequence[tuple[str, str | None, pd.DataFrame]], sche
     The checking half of :func:`read_cases`, usable on frames from elsewhere. Returns the kept,
     typed records (identifying columns still present, for linkage) and the report.
     Raises :class:`DataError` listing every structural problem at once.
+
+    Parameters
+    ----------
+    frames : list of (label, sheet, DataFrame)
+        One entry per file: a label used in messages (e.g. the file name), the sheet name or
+        None, and the frame as read (text cells; headers may be schema aliases).
+    schema : CaseSchema
+        From :func:`load_schema`.
+
+    Returns
+    -------
+    records : DataFrame
+        The kept rows, typed (as :attr:`CaseRecords.records`).
+    report : ValidationReport
+        What was found and excluded.
+
+    Raises
+    ------
+    DataError
+        A required column is missing, an agency code is unknown, or another structural problem.
 
     Examples
     --------
@@ -2042,6 +2073,18 @@ class CaseIndicator:
         ``protection`` holds the :class:`~gbvstats.disclosure.tables.ProtectedTable` (all cells
         with margins, and the audit), or ``None`` when no cell was below the threshold (then
         nothing is suppressed and no solver runs).
+
+        Parameters
+        ----------
+        min_frequency : int, optional
+            Smallest publishable count; default the schema's ``min_frequency`` (10 in the example).
+        **options
+            Passed to :func:`~gbvstats.disclosure.tables.protect_table` (``protection``,
+            ``method``, ``cost``, ``max_rounds``, ``time_limit``).
+
+        Returns
+        -------
+        CaseIndicator
 
         Examples
         --------

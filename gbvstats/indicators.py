@@ -402,6 +402,22 @@ def catalogue(extra: str | Path | None = None) -> Catalogue:
 def get(indicator_id: str, extra: str | Path | None = None) -> Indicator:
     """One indicator from :func:`catalogue`.
 
+    Parameters
+    ----------
+    indicator_id : str
+        The indicator's id, e.g. ``"help_seeking"``.
+    extra : path, optional
+        A user TOML file extending the catalogue (see :func:`catalogue`).
+
+    Returns
+    -------
+    Indicator
+
+    Raises
+    ------
+    SpecError
+        If the id is unknown (the message names close matches).
+
     Examples
     --------
     >>> from gbvstats.indicators import get

@@ -451,6 +451,20 @@ def verdict(ci_low, ci_high, target, direction: str = "at_least") -> np.ndarray:
 
     An administrative value without sampling error is passed as ``ci_low == ci_high == value``.
 
+    Parameters
+    ----------
+    ci_low, ci_high : array_like
+        Interval bounds, one pair per row.
+    target : float or array_like
+        The target (broadcast against the bounds).
+    direction : {"at_least", "at_most"}
+        Which side of the target meets it.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        ``"met"``, ``"not met"``, ``"cannot tell"`` or ``""`` per row.
+
     Examples
     --------
     >>> from gbvstats.targets import verdict
@@ -492,6 +506,22 @@ def probability_meets(estimate, se, target, direction: str = "at_least", df=np.i
     (probability 0). At :math:`\\hat p \\in \\{0, 1\\}` the logit is undefined and the normal approximation on
     the proportion scale is used; with ``se == 0`` (administrative data) the answer is 0 or 1.
 
+    Parameters
+    ----------
+    estimate, se : array_like
+        Point estimates (proportions) and their standard errors.
+    target : float or array_like
+        The target.
+    direction : {"at_least", "at_most"}
+        Which side of the target meets it.
+    df : float or array_like, default inf
+        Degrees of freedom of the estimates (design df); ``inf`` uses the normal distribution.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One probability per estimate (NaN where an input is missing).
+
     Examples
     --------
     >>> from gbvstats.targets import probability_meets
@@ -526,6 +556,20 @@ def growth_ratio(baseline, baseline_year, current, current_year, target, target_
     :math:`r = \\frac{(x_t/x_0)^{1/(t-t_0)} - 1}{(T/x_0)^{1/(t_T-t_0)} - 1}`. NaN when the baseline is 0,
     when no time has passed, or when the baseline already equals the target.
 
+    Parameters
+    ----------
+    baseline, baseline_year : float or array_like
+        The baseline value :math:`x_0` and its year :math:`t_0`.
+    current, current_year : float or array_like
+        The latest value :math:`x_t` and its year :math:`t`.
+    target, target_year : float or array_like
+        The target :math:`T` and the year :math:`t_T` it is due.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        1 means on track; above 1 ahead, between 0 and 1 behind, below 0 moving away.
+
     Examples
     --------
     >>> from gbvstats.targets import growth_ratio
@@ -551,6 +595,19 @@ def progress_status(ratio, current=None, target=None, direction: str = "at_least
     """Open SDG status from the growth ratio: ``achieved`` when the current value already meets the
     target, else ``substantial`` (≥ 0.95), ``moderate`` (0.6–0.95), ``limited`` (0–0.6),
     ``deterioration`` (< 0), ``""`` when the ratio is missing.
+
+    Parameters
+    ----------
+    ratio : array_like
+        Growth ratios from :func:`growth_ratio`.
+    current, target : array_like, optional
+        With both given, rows whose current value already meets the target are ``achieved``.
+    direction : {"at_least", "at_most"}
+        Which side of the target meets it.
+
+    Returns
+    -------
+    numpy.ndarray of str
 
     Examples
     --------
@@ -955,8 +1012,21 @@ def project(years, estimates, se, *, target_year: int, level: float = 0.95, scal
     years, estimates, se : array-like
         One value per round; estimates strictly between 0 and 1, se > 0.
     target_year : int
-    level : float
+        The year to project to (the plan's target year).
+    level : float, default 0.95
+        Confidence level of the interval.
     scale : {"known", "estimated"}
+        Take the sampling variances as known, or scale them by the residual variance.
+
+    Returns
+    -------
+    Projection
+
+    Raises
+    ------
+    SpecError
+        Fewer than two distinct years, an estimate outside (0, 1) or a non-positive SE, inputs
+        of unequal length, ``level`` outside (0, 1), or ``scale="estimated"`` with two rounds.
 
     Examples
     --------
@@ -1066,6 +1136,29 @@ def next_target(latest: float, latest_year: int, end_value: float, end_year: int
     scale (slower near 0% and 100%; needs both ends strictly inside (0, 1)). When the latest value
     already meets the end target, the proposal keeps the latest value (no backsliding).
 
+    Parameters
+    ----------
+    latest, latest_year : float, int
+        The latest value (a proportion) and its year.
+    end_value, end_year : float, int
+        The plan's end target and its year.
+    year : int, optional
+        The year to propose a target for; default ``latest_year + 1``.
+    path : {"linear", "logit"}
+        Equal yearly steps on the proportion or on the logit scale.
+    direction : {"at_least", "at_most"}
+        Which side of the target meets it.
+
+    Returns
+    -------
+    NextTarget
+
+    Raises
+    ------
+    SpecError
+        ``end_year`` not after ``latest_year``, ``year`` outside ``(latest_year, end_year]``, or
+        ``path="logit"`` with a value of 0 or 1.
+
     Examples
     --------
     >>> from gbvstats.targets import next_target
@@ -1156,6 +1249,33 @@ def sample_size(p: float, *, margin: float, level: float = 0.95, power: float | 
     ÷ ``eligibility`` (share of interviewed women in the indicator's universe — only survivors answer
     help-seeking), ÷ ``response_rate``; each step rounded up.
 
+    Parameters
+    ----------
+    p : float
+        The expected proportion (e.g. the latest estimate, or the target), in (0, 1).
+    margin : float
+        The CI half-width wanted (without ``power``), or the distance from the target to detect
+        (with ``power``).
+    level : float, default 0.95
+        Confidence level.
+    power : float, optional
+        Probability of a clear verdict when the true value is ``margin`` from the target.
+    deff : float, default 1.5
+        Design effect of the indicator (from the last round: ``Estimates.frame["deff"]``).
+    eligibility : float, default 1.0
+        Share of interviewed women in the indicator's universe.
+    response_rate : float, default 1.0
+        Share of selected women who complete the interview.
+
+    Returns
+    -------
+    SampleSize
+
+    Raises
+    ------
+    SpecError
+        A proportion outside its range or a non-positive ``deff``.
+
     Examples
     --------
     >>> from gbvstats.targets import sample_size
@@ -1189,6 +1309,26 @@ def minimum_detectable_change(p: float, n1: int, n2: int | None = None, *, deff:
     :math:`\\mathrm{MDC} = (z_{1-\\alpha/2} + z_{power})\\sqrt{\\mathrm{deff}\\,(p_1(1-p_1)/m_1 + p_2(1-p_2)/m_2)}`,
     with :math:`m_i = n_i \\times` ``eligibility`` the women in the indicator's universe among ``n_i``
     completed interviews (``p2`` defaults to ``p``).
+
+    Parameters
+    ----------
+    p : float
+        The proportion in the first round.
+    n1, n2 : int
+        Completed interviews in each round (``n2`` defaults to ``n1``).
+    deff : float, default 1.5
+        Design effect.
+    level, power : float
+        Confidence level of the two-sided test and its power.
+    eligibility : float, default 1.0
+        Share of interviewed women in the indicator's universe.
+    p2 : float, optional
+        The proportion in the second round (default ``p``).
+
+    Returns
+    -------
+    float
+        The smallest detectable difference, on the proportion scale (0.05 is 5 points).
 
     Examples
     --------

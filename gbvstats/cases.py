@@ -648,8 +648,8 @@ class ValidationReport:
     Examples
     --------
     >>> import gbvstats as gs
-    >>> report = gs.read_cases(["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"],
-    ...                        schema="surveys/example/cases.toml", warn=False).report
+    >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+    >>> report = gs.read_cases(files, schema="surveys/example/cases.toml", warn=False).report
     >>> report.rows_read, report.rows_kept, report.excluded_total
     (266, 256, 10)
     >>> dict(report.excluded)
@@ -680,8 +680,8 @@ class ValidationReport:
         Examples
         --------
         >>> import gbvstats as gs
-        >>> report = gs.read_cases(["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"],
-        ...                        schema="surveys/example/cases.toml", warn=False).report
+        >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+        >>> report = gs.read_cases(files, schema="surveys/example/cases.toml", warn=False).report
         >>> report.per_file()[["file", "rows", "kept", "no_consent"]]
                                             file  rows  kept  no_consent
         0  surveys/example/cases/police_2024.csv   143   139           2
@@ -721,13 +721,15 @@ class ValidationReport:
         --------
         >>> import json
         >>> import gbvstats as gs
-        >>> report = gs.read_cases(["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"],
-        ...                        schema="surveys/example/cases.toml", warn=False).report
+        >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+        >>> report = gs.read_cases(files, schema="surveys/example/cases.toml", warn=False).report
         >>> d = report.to_dict()
         >>> d["errors"], d["warnings"], d["excluded"]["no_consent"]
         (4, 55, 6)
         >>> d["issues"][1]
-        {'file': 'surveys/example/cases/health_2024.csv', 'column': 'gbv_type', 'severity': 'error', 'reason': 'unknown_code', 'count': 1, 'rows': [57], 'fix': "correct the code, or add it to the column's `codes` in the schema"}
+        {'file': 'surveys/example/cases/health_2024.csv', 'column': 'gbv_type', 'severity': 'error',
+        'reason': 'unknown_code', 'count': 1, 'rows': [57], 'fix': "correct the code, or add it to
+        the column's `codes` in the schema"}
         >>> len(json.dumps(d)) > 0
         True
         """
@@ -755,8 +757,8 @@ class ValidationReport:
         Examples
         --------
         >>> import gbvstats as gs
-        >>> report = gs.read_cases(["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"],
-        ...                        schema="surveys/example/cases.toml", warn=False).report
+        >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+        >>> report = gs.read_cases(files, schema="surveys/example/cases.toml", warn=False).report
         >>> print(report.to_text())
         Case records: 266 rows read from 2 file(s), 256 kept for statistics, 10 excluded.
         Excluded rows by reason (each row counted once, under its first problem):
@@ -1214,10 +1216,12 @@ class CaseRecords:
     Examples
     --------
     >>> import gbvstats as gs
-    >>> cases = gs.read_cases(["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"],
-    ...                       schema="surveys/example/cases.toml", warn=False)
+    >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+    >>> cases = gs.read_cases(files, schema="surveys/example/cases.toml", warn=False)
     >>> cases
-    CaseRecords(256 records kept of 266 read; agencies={'SWC': 0, 'HOTLINE': 0, 'CHILD111': 0, 'POLICE': 139, 'HEALTH': 117, 'SAFEHOUSE': 0, 'LEGAL': 0, 'WU': 0}; excluded={'bad_date': 1, 'unknown_code': 2, 'incident_after_report': 1, 'no_consent': 6})
+    CaseRecords(256 records kept of 266 read; agencies={'SWC': 0, 'HOTLINE': 0, 'CHILD111': 0,
+    'POLICE': 139, 'HEALTH': 117, 'SAFEHOUSE': 0, 'LEGAL': 0, 'WU': 0}; excluded={'bad_date': 1,
+    'unknown_code': 2, 'incident_after_report': 1, 'no_consent': 6})
     >>> cases.records["gbv_type"].value_counts().head(2).to_dict()
     {'physical_assault': 101, 'psychological_abuse': 66}
     >>> {"name", "birth_date", "commune"} <= set(cases.records.columns)  # until linked
@@ -1456,7 +1460,8 @@ class Linked:
     >>> linked = gs.read_cases(files, schema="surveys/example/cases.toml",
     ...                        warn=False).link(key=gs.keys.Key(b"k" * 32, "example"))
     >>> linked
-    Linked(records=256, incidents=232, survivors=218, possible_matches=2, key_fields=['name', 'birth_date', 'commune'])
+    Linked(records=256, incidents=232, survivors=218, possible_matches=2, key_fields=['name',
+    'birth_date', 'commune'])
     >>> linked.overlap.loc[["POLICE", "HEALTH"], ["POLICE", "HEALTH"]]
             POLICE  HEALTH
     agency
@@ -1524,7 +1529,8 @@ class Linked:
         >>> no_pairs = pd.DataFrame({"a": [], "b": [], "agree_on": [], "differs_on": []})
         >>> Linked.build(police, police["survivor_id"].cat.codes.to_numpy(), no_pairs,
         ...              linked.schema, linked.key_fields)
-        Linked(records=139, incidents=139, survivors=135, possible_matches=0, key_fields=['name', 'birth_date', 'commune'])
+        Linked(records=139, incidents=139, survivors=135, possible_matches=0, key_fields=['name',
+        'birth_date', 'commune'])
         """
         n = len(records)
         agencies = list(schema.agency_codes)

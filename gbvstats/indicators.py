@@ -81,7 +81,8 @@ class Indicator:
     --------
     >>> ind = get("ipv_12m")
     >>> ind
-    Indicator('ipv_12m', survey, proportion: 'Intimate-partner violence in the past 12 months (SDG 5.2.1)')
+    Indicator('ipv_12m', survey, proportion: 'Intimate-partner violence in the past 12 months (SDG
+    5.2.1)')
     >>> ind.variable, ind.universe, ind.ci, ind.direction, ind.sdg
     ('ipv_12m', 'ever_partnered == 1', 'logit', 'decrease', '5.2.1')
     >>> ind.label["vi"]
@@ -158,7 +159,8 @@ class Indicator:
         Examples
         --------
         >>> get("ipv_12m").definition()
-        'Numerator: Ever-partnered women subjected to physical, sexual or psychological violence by a current or former partner in the past 12 months. Denominator: Ever-partnered women.'
+        'Numerator: Ever-partnered women subjected to physical, sexual or psychological violence by
+        a current or former partner in the past 12 months. Denominator: Ever-partnered women.'
         >>> get("ipv_12m").definition("vi")
         'Tử số: ... Mẫu số: Phụ nữ từng có chồng/bạn tình.'
         """

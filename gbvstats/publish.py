@@ -128,7 +128,7 @@ class Plan:
 
     @property
     def specs(self) -> list[Path]:
-        """Every specification file the plan reads (survey spec, case schema, extra indicators and targets)."""
+        """Every specification file the plan reads (survey spec, case schema, extra indicators, targets)."""
         return [p for p in (self.survey_spec, self.cases_schema, self.indicators_extra, self.targets_extra) if p]
 
 

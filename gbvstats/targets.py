@@ -279,7 +279,7 @@ class TargetSet:
 
     @property
     def frame(self) -> pd.DataFrame:
-        """The targets as a table: indicator, locality, level, province, year, value, direction, document, applies_to."""
+        """The targets as a table: one row per target, with its locality, level, year, value and document."""
         cols = ["indicator", "locality", "level", "province", "year", "value", "direction", "document", "applies_to"]
         return pd.DataFrame([{c: getattr(t, c) for c in cols} for t in self.items], columns=cols)
 
@@ -1209,7 +1209,8 @@ class SampleSize:
 
     >>> ss = sample_size(0.15, margin=0.05, power=0.8, deff=1.8, eligibility=0.35, response_rate=0.9)
     >>> ss
-    SampleSize(select 2288 women → 2059 interviews → 721 eligible; effective 401; p=15%, margin ±5.0%)
+    SampleSize(select 2288 women → 2059 interviews → 721 eligible; effective 401; p=15%, margin
+    ±5.0%)
     >>> ss.n_eligible
     721
     """

@@ -179,7 +179,8 @@ class InformationLoss:
     >>> d = pd.DataFrame({"a": [1, 1, 1, 2, 2, 2, 2, 2, 3], "b": [1] * 9})
     >>> loss = anonymise(d, ["a", "b"], k=3).info_loss
     >>> loss
-    InformationLoss(3 values suppressed in 3 records, 0 values recoded; milp: cost 4.5, bound 4.5, gap 0.0%, optimal)
+    InformationLoss(3 values suppressed in 3 records, 0 values recoded; milp: cost 4.5, bound 4.5,
+    gap 0.0%, optimal)
     >>> loss.frame[["suppressed", "categories_before", "categories_after"]]
               suppressed  categories_before  categories_after
     variable
@@ -245,7 +246,8 @@ class AnonymisedData:
     ...                    hierarchies={"age": [[15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65],
     ...                                         [15, 25, 35, 45, 55, 65]]})
     >>> result
-    AnonymisedData(3136 records, k=3, l=1: 1759 -> 0 records violating k, expected re-identifications 55.84 -> 5.88; 142 values suppressed, 2494 recoded)
+    AnonymisedData(3136 records, k=3, l=1: 1759 -> 0 records violating k, expected
+    re-identifications 55.84 -> 5.88; 142 values suppressed, 2494 recoded)
     >>> "full_name" in result.data, len(result.data["resp_id"].iloc[0])
     (False, 16)
     >>> result.parameters["recode_levels"], result.value_labels["age"][20.0]

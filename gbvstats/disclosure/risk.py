@@ -257,7 +257,8 @@ class RiskReport:
     >>> report = assess(survey.data, ["district", "age_group", "ethnicity"], k=5, weights="weight",
     ...                 sensitive=["ipv_phys_ever"])
     >>> report
-    RiskReport(3136 records, 421 keys on 3 quasi-identifiers; k=5: 323 records in 179 keys violate; l=2: 521 records violate; expected re-identifications 9.15, global risk 0.0029, safe semantics)
+    RiskReport(3136 records, 421 keys on 3 quasi-identifiers; k=5: 323 records in 179 keys violate;
+    l=2: 521 records violate; expected re-identifications 9.15, global risk 0.0029, safe semantics)
     >>> report.frame[["fk", "Fk", "risk", "violates_k"]].head(3).round(4)
        fk         Fk    risk  violates_k
     0  29  2403.6589  0.0004       False

@@ -953,7 +953,8 @@ class ProtectedTable:
     ...                        "type": ["physical", "sexual"] * 3, "value": [12, 3, 9, 8, 15, 11]})
     >>> t = protect_table(counts, {"district": ["A", "B", "C"], "type": ["physical", "sexual"]})
     >>> t
-    <ProtectedTable district × type: 12 cells, 1 primary, 3 secondary suppressions; method=optimal, protection=0.3; audit passed>
+    <ProtectedTable district × type: 12 cells, 1 primary, 3 secondary suppressions; method=optimal,
+    protection=0.3; audit passed>
     >>> t.rules, t.minimal
     ((MinFrequency(threshold=5, zeros=False),), True)
 

@@ -273,6 +273,8 @@ class PublishResult:
         The parsed ``manifest.json``: the plan, inputs and specs with their SHA-256, the bundled
         catalogues' hashes, package versions, parameters, notes and every output's hash.
     warnings : tuple of str
+        Not filled by :func:`publish` at present (it is always empty): what the run noticed,
+        such as rows left out of an estimate, is in ``manifest["notes"]``.
 
     Examples
     --------
@@ -306,8 +308,10 @@ class PublishResult:
     >>> result = publish(plan, out=Path(tmp.name, "published"))
     >>> sorted(result.files)
     ['csv/cases_by_type.csv', 'manifest.json', 'md/cases_by_type.md', 'tables.md']
-    >>> result.manifest["parameters"]["cases_period"], [i["bytes"] for i in result.manifest["inputs"]]
-    ('2024', [...])
+    >>> result.manifest["parameters"]["cases_period"], [Path(i["path"]).name for i in result.manifest["inputs"]]
+    ('2024', ['police_2024.csv'])
+    >>> all(result.files[o["path"]] == o["sha256"] for o in result.manifest["outputs"])
+    True
     >>> tmp.cleanup()
     """
 

@@ -108,7 +108,8 @@ class Target:
     value : float
         The target as a proportion (70% is 0.7).
     direction : {"at_least", "at_most"}
-        Whether the value must reach the target from below or stay under it.
+        Met when the value is at least the target (e.g. help-seeking) or at most the target
+        (e.g. prevalence of violence).
     province : str
         The province of a district target.
     code : int or None

@@ -18,9 +18,9 @@ Markers, as an HTML comment on the line just before the opening fence (invisible
 * ``<!-- guide-test: exit N -->`` — every gbvstats command of this bash block must exit with N
   (for the guides that show an error on purpose).
 
-Each page runs in a fresh temporary folder in which ``surveys`` is a symbolic link to the project's
-``surveys/`` folder, so the blocks read ``surveys/example/...`` and write under the temporary folder
-only. ``GBVSTATS_KEY`` is set to a throwaway key for the run, as a reader sets it in their shell.
+Each page runs in a fresh temporary folder in which ``surveys`` and ``tests/coverage`` are symbolic
+links to the project's folders, so the blocks read ``surveys/example/...`` (and the coverage study's
+results) as a reader in the project folder would, and write under the temporary folder only. ``GBVSTATS_KEY`` is set to a throwaway key for the run, as a reader sets it in their shell.
 A renamed argument, function or CLI option therefore fails this test.
 """
 
@@ -185,6 +185,8 @@ def test_page_runs_as_written(page, tmp_path, monkeypatch, capsys):
     from gbvstats.cli import main
 
     (tmp_path / "surveys").symlink_to(ROOT / "surveys", target_is_directory=True)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "coverage").symlink_to(ROOT / "tests" / "coverage", target_is_directory=True)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GBVSTATS_KEY", TEST_KEY)
     monkeypatch.setenv("MPLBACKEND", "Agg")

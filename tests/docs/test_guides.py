@@ -72,6 +72,9 @@ def parse_blocks(path: Path) -> list[Block]:
     blocks: list[Block] = []
     i = 0
     while i < len(lines):
+        if lines[i].lstrip().startswith("```") and not lines[i].startswith("```"):
+            raise AssertionError(f"{path.name}:{i + 1}: indented fence; put code blocks at the left margin "
+                                 "so that this test runs them")
         m = FENCE.match(lines[i].strip()) if lines[i].startswith("```") else None
         if not m:
             i += 1
@@ -133,6 +136,27 @@ def classify(argv: list[str]) -> str:
 
 def _page_id(path: Path) -> str:
     return str(path.relative_to(DOCS))
+
+
+def test_the_runner_reads_commands_as_a_shell_would(tmp_path):
+    line = ("python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && "
+            ".venv/bin/gbvstats estimate f.sav --where \"age > 2 and x == 1\" --by a,b  # comment\n")
+    cmds = shell_commands(line + "gbvstats targets list \\\n    --locality 'Kiên Giang'\n")
+    assert [classify(c) for c in cmds] == ["setup", "setup", "gbvstats", "gbvstats"]
+    assert cmds[2][1:] == ["estimate", "f.sav", "--where", "age > 2 and x == 1", "--by", "a,b"]
+    assert cmds[3] == ["gbvstats", "targets", "list", "--locality", "Kiên Giang"]
+    assert classify(["rm", "-rf", "published"]) == "unknown"
+    with pytest.raises(AssertionError, match="one command per line"):
+        shell_commands("gbvstats describe f.sav | head\n")
+    page = tmp_path / "page.md"
+    page.write_text("text\n<!-- guide-test: exit 2 -->\n```bash\ngbvstats x\n```\n\n"
+                    "<!-- guide-test: skip -->\n```python\n1/0\n```\n```text\nout\n```\n", encoding="utf-8")
+    blocks = parse_blocks(page)
+    assert [(b.lang, b.skip, b.expect_exit, b.line) for b in blocks] == [
+        ("bash", False, 2, 3), ("python", True, 0, 8), ("text", False, 0, 11)]
+    page.write_text("1. step\n\n    ```python\n    x = 1\n    ```\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="indented fence"):
+        parse_blocks(page)
 
 
 def test_every_guide_page_exists_and_is_in_the_nav():

@@ -503,8 +503,10 @@ class _Context:
             if missing:
                 raise SpecError(f"indicator {ind.id!r} names source variable(s) {', '.join(missing)} that the "
                                 f"survey {self.plan.rounds[year]} does not have{close_matches(missing[0], list(map(str, data.columns)))}")
-            flags = np.column_stack([pd.to_numeric(data[c], errors="coerce").to_numpy(float) == 1 for c in ind.any_of])
-            anyv = flags.any(axis=1)
+            src = np.column_stack([pd.to_numeric(data[c], errors="coerce").to_numpy(float) for c in ind.any_of])
+            # three-valued "any", as the spec's any_of derivation: 1 if any source is 1; unknown if
+            # none is 1 but one is unknown ("don't know" could be a yes); 0 only when all are known
+            anyv = np.where((src == 1).any(axis=1), 1.0, np.where(np.isnan(src).any(axis=1), np.nan, 0.0))
             if ind.condition:
                 cond_raw = data.eval(ind.condition)
                 names = [c for c in data.columns if c in ind.condition]
@@ -512,9 +514,9 @@ class _Context:
                 for c in names:
                     unknown |= pd.isna(data[c]).to_numpy()
                 cond = cond_raw.fillna(False).to_numpy(bool)
-                values = np.where(unknown, np.nan, (cond & anyv).astype(float))
+                values = np.where(unknown, np.nan, np.where(cond, anyv, 0.0))
             else:
-                values = anyv.astype(float)
+                values = anyv
             self._add_column(year, name, values)
             return name
         if ind.variable not in data.columns:

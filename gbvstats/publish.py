@@ -557,8 +557,13 @@ class _Context:
         if geo == "all":
             for w in caught:
                 if issubclass(w.category, ExclusionWarning):
+                    message = str(w.message)
+                    if col.startswith("_"):  # an outcome built here: name what it is, not the work column
+                        what = (f"{ind.variable} = {code}" if code is not None
+                                else f"any of {', '.join(ind.any_of)}" if ind.any_of else ind.id)
+                        message = message.replace(repr(col), f"the outcome ({what})")
                     self.notes.append(f"round {year}, {ind.id}" + (f" [{code or item}]" if (code or item) else "")
-                                      + f": {w.message}")
+                                      + f": {message}")
         f = est.frame.copy()
         if geo == "all":
             try:

@@ -75,6 +75,19 @@ def _need(frame: pd.DataFrame, cols: list[str], what: str) -> None:
         raise SpecError(f"{what}: the frame has no column(s) {', '.join(map(repr, missing))}")
 
 
+_FEW = "* dưới 25 trường hợp, không công bố / fewer than 25 cases, not shown"
+_HIDDEN = "* không có ước lượng đủ tin cậy / no reliable estimate, not shown"
+
+
+def _few_cases(f: pd.DataFrame) -> np.ndarray:
+    """Rows known to rest on fewer than 25 unweighted cases (an ``n`` column); others lack an estimate
+    for another reason (suppressed as unreliable, or none), and the figure must not say otherwise."""
+    if "n" not in f.columns:
+        return np.zeros(len(f), bool)
+    n = pd.to_numeric(f["n"], errors="coerce").to_numpy(float)
+    return np.nan_to_num(n, nan=np.inf) < 25
+
+
 def progress_figure(frame: pd.DataFrame, *, label: str, title: str = "", xlabel: str = "Tỷ lệ / Percent"):
     """Each locality's estimate with its CI against its target, coloured by verdict.
 
@@ -108,7 +121,7 @@ def progress_figure(frame: pd.DataFrame, *, label: str, title: str = "", xlabel:
     ...     "province": ["Hà Tĩnh", "Quảng Nam", "Kiên Giang", "Cần Thơ"],
     ...     "estimate": [0.18, 0.55, None, 0.31], "ci_low": [0.13, 0.47, None, 0.24],
     ...     "ci_high": [0.24, 0.63, None, 0.39], "target": [0.5, 0.5, 0.5, 0.5],
-    ...     "verdict": ["not met", "met", "no estimate", "cannot tell"]})
+    ...     "verdict": ["not met", "met", "no estimate", "cannot tell"], "n": [310, 254, 12, 249]})
     >>> fig = progress_figure(frame, label="province", title="Help-seeking / Tìm kiếm trợ giúp")
     >>> ax = fig.axes[0]
     >>> [t.get_text() for t in ax.get_yticklabels()]
@@ -143,9 +156,10 @@ def progress_figure(frame: pd.DataFrame, *, label: str, title: str = "", xlabel:
         if mt.any():
             ax.scatter(tg[mt], y[mt], marker="|", s=420, linewidths=2.5, color="#222222", zorder=4,
                        label="Chỉ tiêu / target")
-        for yi, e in zip(y, est):
+        few = _few_cases(f)
+        for yi, e, small in zip(y, est, few):
             if np.isnan(e):
-                ax.text(0.01, yi, "* dưới 25 trường hợp, không công bố / fewer than 25 cases, not shown", va="center", fontsize=8, color="#666666")
+                ax.text(0.01, yi, _FEW if small else _HIDDEN, va="center", fontsize=8, color="#666666")
         ax.set_yticks(y, [str(s) for s in f[label]])
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.7, k - 0.3)
@@ -203,7 +217,7 @@ def forest_figure(frame: pd.DataFrame, *, label: str, group: str | None = None, 
     ...     "province": ["Hà Tĩnh", "Quảng Nam", "Kiên Giang", "Cần Thơ"],
     ...     "estimate": [0.18, 0.55, None, 0.31], "ci_low": [0.13, 0.47, None, 0.24],
     ...     "ci_high": [0.24, 0.63, None, 0.39], "target": [0.5, 0.5, 0.5, 0.5],
-    ...     "verdict": ["not met", "met", "no estimate", "cannot tell"]})
+    ...     "verdict": ["not met", "met", "no estimate", "cannot tell"], "n": [310, 254, 12, 249]})
     >>> fig = forest_figure(frame, label="province", reference=0.3, reference_label="national")
     >>> ax = fig.axes[0]
     >>> [t.get_text() for t in ax.get_yticklabels()]
@@ -216,11 +230,18 @@ def forest_figure(frame: pd.DataFrame, *, label: str, group: str | None = None, 
     _need(frame, [label, "estimate", "ci_low", "ci_high"], "forest_figure")
     with _rc():
         f = frame.reset_index(drop=True)
-        hidden = int(pd.to_numeric(f["estimate"], errors="coerce").isna().sum())
+        missing = pd.to_numeric(f["estimate"], errors="coerce").isna().to_numpy()
+        hidden = int(missing.sum())
         if hide_missing and hidden:
-            f = f[pd.to_numeric(f["estimate"], errors="coerce").notna()].reset_index(drop=True)
-            xlabel = (xlabel + f"\n{hidden} địa phương dưới 25 trường hợp không hiển thị\n"
-                      f"{hidden} localities with fewer than 25 cases not shown")
+            small = int((missing & _few_cases(f)).sum())
+            other = hidden - small
+            if small:
+                xlabel += (f"\n{small} địa phương dưới 25 trường hợp không hiển thị\n"
+                           f"{small} localities with fewer than 25 cases not shown")
+            if other:
+                xlabel += (f"\n{other} địa phương không có ước lượng đủ tin cậy, không hiển thị\n"
+                           f"{other} localities without a reliable estimate not shown")
+            f = f[~missing].reset_index(drop=True)
         k = len(f)
         fig = _figure(7.5, 1.6 + 0.26 * max(k, 3))
         ax = fig.add_subplot()

@@ -44,6 +44,7 @@ from typing import Literal, Sequence, get_args
 import numpy as np
 import pandas as pd
 
+from .errors import warn as _warn
 from .errors import DataError, ExclusionWarning, ReadError, SpecError, close_matches, format_rows
 from .keys import Key, resolve
 
@@ -1162,8 +1163,8 @@ def read_cases(files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         raise DataError("the case files cannot be read:\n  " + "\n  ".join(problems))
     records, report = _validate_tables(frames, sch)
     if warn and report.excluded_total:
-        warnings.warn(f"{report.excluded_total} of {report.rows_read} case rows excluded "
-                      f"({dict(report.excluded)}); see .report", ExclusionWarning, stacklevel=2)
+        _warn(f"{report.excluded_total} of {report.rows_read} case rows excluded "
+                      f"({dict(report.excluded)}); see .report", ExclusionWarning)
     return CaseRecords(records=records, schema=sch, report=report)
 
 

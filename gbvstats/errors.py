@@ -32,6 +32,7 @@ __all__ = [
     "ExclusionWarning",
     "format_rows",
     "close_matches",
+    "warn",
 ]
 
 
@@ -158,3 +159,37 @@ def close_matches(name: str, options: Sequence[str], n: int = 3) -> str:
     if not hits:
         return ""
     return "; did you mean " + ", ".join(repr(lowered[h]) for h in hits) + "?"
+
+
+def warn(message: str, category: type[Warning] = None) -> None:
+    """Issue a warning attributed to the caller's code, not to a line inside gbvstats.
+
+    The reported location is the first frame outside the ``gbvstats`` package, however deep the call
+    chain (``Survey.proportion`` → ``Design.proportion`` → ...), so ``warnings.filterwarnings`` by
+    module and the printed ``file:line`` point at the user's own call.
+
+    Parameters
+    ----------
+    message : str
+    category : Warning subclass, default GbvstatsWarning
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn("3 row(s) left out", ExclusionWarning)
+    >>> caught[0].category.__name__, str(caught[0].message)
+    ('ExclusionWarning', '3 row(s) left out')
+    >>> caught[0].filename.endswith("errors.py")
+    False
+    """
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category or GbvstatsWarning, stacklevel=level + 1)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import warn as _warn
 from .errors import DataError, DesignError, ExclusionWarning, SpecError, close_matches, format_rows
 from .intervals import check_method, confidence_interval as _ci, korn_graubard_interval
 from .reliability import NCHS, apply_rules, get_rules
@@ -607,10 +608,9 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
         notes.append(
             f"{int(missing.sum())} row(s) in the domain(s) with {label!r} missing were left out (counted per domain in .excluded)"
         )
-        warnings.warn(
+        _warn(
             f"{int(missing.sum())} row(s) with {label!r} missing were left out of the estimate; see .excluded",
             ExclusionWarning,
-            stacklevel=3,
         )
 
     member = candidate & observed & (w > 0)

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .errors import warn as _warn
 from .errors import DataError, DesignError, ExclusionWarning, SpecError, close_matches, format_rows
 from .readers import FileMeta, is_numeric_like, numeric_codes
 from .spec import ChecksSpec, DerivedSpec, DesignSpec, SurveySpec
@@ -517,8 +518,8 @@ class Survey:
         excl = excl[excl["count"] > 0].reset_index(drop=True)
         iss = pd.DataFrame(issues, columns=["check", "column", "count", "rows", "message"])
         if len(iss):
-            warnings.warn(f"{where}: {len(iss)} data check(s) reported instead of raised; see "
-                          "survey.describe().issues", ExclusionWarning, stacklevel=3)
+            _warn(f"{where}: {len(iss)} data check(s) reported instead of raised; see "
+                          "survey.describe().issues", ExclusionWarning)
         return cls(data, raw, spec, meta, excl, iss)
 
     # ------------------------------------------------------------------ design

@@ -76,3 +76,18 @@ def test_doctests_of_keys_and_pseudonym():
     for module in (keys, pseudonym):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_exclusion_warning_points_at_the_users_call():
+    import warnings
+    from pathlib import Path
+
+    import gbvstats as gs
+
+    example = Path(__file__).resolve().parents[1] / "surveys" / "example"
+    s = gs.read_survey(example / "community_2024.sav", spec=example / "survey.toml")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s.proportion("sought_help_formal", where="gbv_any_ever == 1")
+    excl = [w for w in caught if issubclass(w.category, gs.errors.ExclusionWarning)]
+    assert excl and all(w.filename == __file__ for w in excl), [(w.filename, w.lineno) for w in excl]

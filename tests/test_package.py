@@ -67,17 +67,6 @@ def test_pseudonymise_equals_single_value_hmac():
     ]
 
 
-def test_doctests_of_keys_and_pseudonym():
-    import doctest
-
-    import gbvstats.disclosure.pseudonym as pseudonym
-    import gbvstats.keys as keys
-
-    for module in (keys, pseudonym):
-        result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0, module.__name__
-
-
 def test_exclusion_warning_points_at_the_users_call():
     import warnings
     from pathlib import Path

@@ -79,6 +79,8 @@ _EXPORTS: dict[str, str] = {
     "load_plan": "gbvstats.publish",
     "check": "gbvstats.publish",
     "Table": "gbvstats.tables",
+    "Column": "gbvstats.tables",
+    "render": "gbvstats.render:",
     "figures": "gbvstats.figures:",
     "cases": "gbvstats.cases:",
     "Rule": "gbvstats.reliability",

@@ -80,3 +80,17 @@ def test_exclusion_warning_points_at_the_users_call():
         s.proportion("sought_help_formal", where="gbv_any_ever == 1")
     excl = [w for w in caught if issubclass(w.category, gs.errors.ExclusionWarning)]
     assert excl and all(w.filename == __file__ for w in excl), [(w.filename, w.lineno) for w in excl]
+
+
+def test_python_dash_m_runs_the_cli():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "gbvstats", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and "gbvstats" in (out.stdout + out.stderr)
+
+
+def test_table_building_blocks_are_public():
+    import gbvstats as gs
+
+    assert gs.Column is gs.tables.Column and callable(gs.render.to_markdown)

@@ -1184,6 +1184,9 @@ def next_target(latest: float, latest_year: int, end_value: float, end_year: int
                         "the plan's end target must lie in the future of the latest value")
     if not latest_year < year <= end_year:
         raise SpecError(f"year = {year} must be after {latest_year} and not after the plan's end {end_year}")
+    for name, value in (("latest", latest), ("end_value", end_value)):
+        if not 0.0 <= float(value) <= 1.0:
+            raise SpecError(f"{name} = {value} must be a proportion in [0, 1] (write 15% as 0.15)")
     already = latest >= end_value if direction == "at_least" else latest <= end_value
     frac = (year - latest_year) / (end_year - latest_year)
     if already:

@@ -272,3 +272,8 @@ def test_assess_takes_a_case_indicator_directly():
     a = gs.assess(ind, gs.targets("help_received"), year=2024, by="province").frame
     assert list(a["estimate"]) == list(ind.frame["value"])
     assert (a["target_locality"] != "national").all()
+
+
+def test_next_target_rejects_percentages_like_sample_size_does():
+    with pytest.raises(gs.errors.SpecError, match="0.15"):
+        gs.next_target(15, 2024, 50, 2027)

@@ -709,7 +709,10 @@ def _label_rows(f: pd.DataFrame, geo: str, lang: str) -> pd.DataFrame:
     whole = WHOLE_PROVINCE["vi"] + " / " + WHOLE_PROVINCE["en"] if lang == "both" else WHOLE_PROVINCE[lang]
     f["province_label"] = np.where(is_all, all_text, f["province_name"])
     if geo == "district":
-        f["district_label"] = np.where(is_all, "", np.where(is_prov, whole, f["district_name"]))
+        # the whole-sample row sits under the "All" group heading: label it, never leave it blank
+        everywhere = ("Toàn mẫu / Whole sample" if lang == "both"
+                      else {"vi": "Toàn mẫu", "en": "Whole sample"}[lang])
+        f["district_label"] = np.where(is_all, everywhere, np.where(is_prov, whole, f["district_name"]))
     return f
 
 

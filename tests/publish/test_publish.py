@@ -211,3 +211,14 @@ def test_published_indicator_equals_the_spec_variable(example):
         assert int(row[n_col].iloc[0]) == r.n
         assert float(row[pct_col].iloc[0]) == pytest.approx(round(100 * r.estimate, 1))
     assert int(tracker[n_col].iloc[0]) == int(total["n"].iloc[0])
+
+
+def test_no_published_row_has_a_blank_label(example):
+    _, out, _ = example
+    blank = []
+    for md in sorted((out / "md").glob("*.md")):
+        for line in md.read_text(encoding="utf-8").splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if line.startswith("|") and len(cells) > 1 and cells[0] == "" and any(cells[1:]):
+                blank.append(f"{md.name}: {line}")
+    assert not blank, blank

@@ -273,8 +273,15 @@ class Table:
         """
         used: set[str] = set()
         rel = self._reliability()
-        if any(c.reliability and c.format in ("percent", "ci", "probability") for c in self.columns):
-            used |= set(rel) - {""}
+        marked = [c for c in self.columns if c.reliability and c.format in ("percent", "ci", "probability")]
+        if marked:
+            # parentheses appear only around a number: a row whose value is blank shows no "( )"
+            shown = np.zeros(len(self.frame), bool)
+            for c in marked:
+                key = c.key if c.format != "ci" else ("ci_low" if c.key == "ci" else f"{c.key}_low")
+                if key in self.frame.columns:
+                    shown |= pd.to_numeric(self.frame[key], errors="coerce").notna().to_numpy()
+            used |= set(rel[(rel != "( )") | shown]) - {""}
         for col in self.columns:
             if col.status:
                 st = set(self.frame[col.status].astype(str))

@@ -148,3 +148,10 @@ def test_html_page_declares_the_language_it_is_written_in():
     assert '<html lang="en">' in render.to_html([t], lang="en")
     assert '<html lang="vi">' in render.to_html([t], lang="vi")
     assert '<html lang="vi">' in render.to_html([t])  # bilingual: Vietnamese first
+
+
+def test_parentheses_are_explained_only_when_they_appear():
+    blank = _table([30, 80], est=[np.nan, 0.4])
+    assert "( )" not in blank.marks_used()
+    shown = _table([30, 80], est=[0.2, 0.4])
+    assert "( )" in shown.marks_used()

@@ -20,6 +20,9 @@
 #   dhs_rural  subset(dhs, v025 == 2)                           (where= plus by=)
 #   dhs_rural_obs subset(dhs, v025 == 2 & !is.na(viol))
 #   dhs_disab  subset(dhs, disab == 1 & !is.na(viol))           region 4 has no case: svyby gives no row
+#   dhs_lonely_<policy> the same design on dhs_lonely.csv (dhs.csv without the clusters 2, 3, ... of
+#              stratum v022 = 8: a single-PSU stratum) under options(survey.lonely.psu = <policy>);
+#              proportions on subset(design, !is.na(viol)) ("dhs_lonely_<policy>_obs")
 #   nhanes     svydesign(id=~SDMVPSU, strata=~SDMVSTRA, weights=~WTMEC2YR, nest=TRUE, data=nhanes)
 #              data(nhanes) of package survey; HI_CHOL has NAs; "nhanes_obs" = subset(nhanes, !is.na(HI_CHOL))
 #   nhanes_women subset(nhanes_obs, RIAGENDR == 2)
@@ -57,27 +60,31 @@ options(survey.lonely.psu = "fail")
 # svymean of a factor (each category, svymean(~factor(x), na.rm = TRUE)) as proportions of x == k:
 # variable "x_k" (0/1, NA where x is NA; the data carry these columns), method "mean" (svyciprop's
 # method = "mean" is this interval, est -/+ qt(0.975, degf) * se)
-factor_means <- function(dname, d, var, by = NULL) {
+factor_means <- function(dname, d, var, by = NULL, stat = "mean") {
   current$design <- d
+  FUN <- if (stat == "mean") svymean else svytotal
+  st <- if (stat == "mean") "proportion" else "total"
+  meth <- if (stat == "mean") "mean" else "t"
+  fn <- paste0("svy", stat)
   lv <- sort(unique(na.omit(d$variables[[var]])))
   d <- update(d, .f = factor(d$variables[[var]], levels = lv))
   if (is.null(by)) {
-    m <- svymean(~.f, d, na.rm = TRUE, deff = TRUE)
-    m2 <- svymean(~.f, d, na.rm = TRUE, deff = "replace")
+    m <- FUN(~.f, d, na.rm = TRUE, deff = TRUE)
+    m2 <- FUN(~.f, d, na.rm = TRUE, deff = "replace")
     dfi <- degf(observed(d, var))
     for (k in seq_along(lv)) {
       v <- paste0(var, "_", lv[k])
       q <- qt(0.975, dfi)
-      add(paste(dname, "proportion", v, "mean", 0.95, sep = ":"), dname, "proportion", v, "", "", "mean",
+      add(paste(dname, st, v, meth, 0.95, sep = ":"), dname, st, v, "", "", meth,
           0.95, coef(m)[k], SE(m)[k], coef(m)[k] - q * SE(m)[k], coef(m)[k] + q * SE(m)[k], dfi,
           deff(m)[k], deff(m2)[k],
-          sprintf("svymean(~factor(%s), %s, na.rm=TRUE, deff=TRUE); est -/+ qt(0.975, degf) * se", var, dname))
+          sprintf("%s(~factor(%s), %s, na.rm=TRUE, deff=TRUE); est -/+ qt(0.975, degf) * se", fn, var, dname))
     }
     return(invisible())
   }
   fb <- as.formula(paste0("~", by))
-  m <- svyby(~.f, fb, d, svymean, na.rm = TRUE, deff = TRUE)
-  m2 <- svyby(~.f, fb, d, svymean, na.rm = TRUE, deff = "replace")
+  m <- svyby(~.f, fb, d, FUN, na.rm = TRUE, deff = TRUE)
+  m2 <- svyby(~.f, fb, d, FUN, na.rm = TRUE, deff = "replace")
   dfs <- domain_df(d, by, var)
   labs <- by_label(m, by)
   for (k in seq_along(lv)) {
@@ -86,11 +93,11 @@ factor_means <- function(dname, d, var, by = NULL) {
     for (i in seq_along(labs)) {
       e <- m[i, cn]; s <- m[i, paste0("se.", cn)]
       dfi <- dfs[[labs[i]]]; q <- qt(0.975, dfi)
-      add(paste(dname, "proportion", v, by, labs[i], "mean", 0.95, sep = ":"), dname, "proportion", v, by,
-          labs[i], "mean", 0.95, e, s, e - q * s, e + q * s, dfi, m[i, paste0("DEff..f", lv[k])],
+      add(paste(dname, st, v, by, labs[i], meth, 0.95, sep = ":"), dname, st, v, by,
+          labs[i], meth, 0.95, e, s, e - q * s, e + q * s, dfi, m[i, paste0("DEff..f", lv[k])],
           m2[i, paste0("DEff..f", lv[k])],
-          sprintf("svyby(~factor(%s), %s, %s, svymean, na.rm=TRUE, deff=TRUE); est -/+ qt(0.975, degf(domain)) * se",
-                  var, deparse(fb), dname))
+          sprintf("svyby(~factor(%s), %s, %s, %s, na.rm=TRUE, deff=TRUE); est -/+ qt(0.975, degf(domain)) * se",
+                  var, deparse(fb), dname, fn))
     }
   }
 }
@@ -147,6 +154,8 @@ byd("dhs", ddhs, "total", "children", "v024+v025")
 factor_means("dhs", ddhs, "edu")
 factor_means("dhs", ddhs, "edu", "v024")
 factor_means("dhs", ddhs, "edu", "v024+v025")
+factor_means("dhs", ddhs, "edu", stat = "total")
+factor_means("dhs", ddhs, "edu", "v024", stat = "total")
 ciprops("dhs_obs", dobs, "viol")
 ciprops("dhs_obs", dobs, "viol", by = "v024")
 ciprops("dhs_obs", dobs, "viol", by = "v024+v025")
@@ -163,6 +172,21 @@ e <- svymean(~viol, subset(ddisab, v024 == 4))
 add("dhs_disab:mean:viol:v024:4:empty", "dhs_disab", "empty", "viol", "v024", "4", "", NA, coef(e), SE(e),
     call = "svyby(~viol, ~v024, dhs_disab, svymean) (no row for v024 = 4); svymean(~viol, subset(dhs_disab, v024 == 4))",
     note = "svyby gives no row for an empty domain; svymean on the empty subset gives estimate 0, SE 0")
+
+# a stratum with a single cluster (v022 = 8 keeps only cluster 1): every lonely-PSU policy
+dl <- dhs[!(dhs$v022 == 8 & dhs$v021 > 1), ]
+write.csv(dl, file.path(dd, "dhs_lonely.csv"), row.names = FALSE)
+dl <- rd("dhs_lonely.csv")
+for (opt in c("remove", "certainty", "adjust", "average")) {
+  options(survey.lonely.psu = opt)
+  dn <- paste0("dhs_lonely_", opt)
+  d <- svydesign(id = ~v021, strata = ~v022, weights = ~wt, nest = TRUE, data = dl)
+  whole(dn, d, "mean", "viol")
+  byd(dn, d, "mean", "viol", "v024")
+  byd(dn, d, "total", "children", "v025")
+  ciprops(paste0(dn, "_obs"), subset(d, !is.na(viol)), "viol", by = "v025")
+}
+options(survey.lonely.psu = "fail")
 
 # ---- NHANES (data(nhanes) of package survey) ------------------------------------------------------------
 data(nhanes)
@@ -209,6 +233,8 @@ for (dn in names(scd_designs)) {
   whole(dn, d, "mean", "alive")
   whole(dn, d, "total", "arrests")
   whole(dn, d, "ratio", "alive", "arrests")
+  byd(dn, d, "mean", "alive", "ESA")
+  byd(dn, d, "total", "arrests", "ESA")
 }
 
 # ---- mu284 (data(mu284)): two stages, fpc at both --------------------------------------------------------

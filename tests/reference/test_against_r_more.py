@@ -73,6 +73,9 @@ DESIGNS = {
 }
 for _p in ("fail", "remove", "certainty", "adjust", "average"):
     DESIGNS[f"strat2_{_p}"] = (lambda p: lambda: _strat2(p))(_p)
+    DESIGNS[f"dhs_lonely_{_p}"] = DESIGNS[f"dhs_lonely_{_p}_obs"] = (
+        lambda p: lambda: D(frame("dhs_lonely.csv"), weights="wt", strata="v022", psu="v021", nest=True,
+                            lonely_psu=p))(_p)
 
 WHERE = {
     "dhs_obs": lambda df: df["viol"].notna().to_numpy(),
@@ -80,6 +83,7 @@ WHERE = {
     "dhs_rural_obs": lambda df: ((df["v025"] == 2) & df["viol"].notna()).to_numpy(),
     "dhs_disab": lambda df: ((df["disab"] == 1) & df["viol"].notna()).to_numpy(),
     "nhanes_obs": lambda df: df["HI_CHOL"].notna().to_numpy(),
+    **{f"dhs_lonely_{p}_obs": (lambda df: df["viol"].notna().to_numpy()) for p in ("remove", "certainty", "adjust", "average")},
     "nhanes_women": lambda df: (df["HI_CHOL"].notna() & (df["RIAGENDR"] == 2)).to_numpy(),
 }
 base.register(MORE, DESIGNS, WHERE)
@@ -183,7 +187,7 @@ def test_reference_more_is_complete():
     designs = set(MORE.design)
     for needed in ["dhs", "dhs_obs", "dhs_rural", "dhs_disab", "nhanes", "nhanes_obs", "scd_brr", "scd_fay", "scd",
                    "mu284", "strat2_remove", "strat2_certainty", "strat2_adjust", "strat2_average",
-                   "strat2_nolonely"]:
+                   "strat2_nolonely", "dhs_lonely_adjust", "dhs_lonely_average_obs"]:
         assert needed in designs, needed
     assert len(MORE) == MORE.case.nunique()
     stats = MORE[MORE.statistic.isin(["mean", "total", "ratio"])]

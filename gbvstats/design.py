@@ -421,11 +421,12 @@ class Design:
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------------ estimators
-    def proportion(self, variable, where=None, by=None, ci="logit", level=0.95, rules=None):
-        """Proportion of a 0/1 variable in every domain; see :func:`gbvstats.estimate.proportion`."""
+    def proportion(self, variable, where=None, by=None, ci="logit", level=0.95, rules=None, category=None):
+        """Proportion of a 0/1 variable (or of one ``category``) in every domain; see
+        :func:`gbvstats.estimate.proportion`."""
         from .estimate import proportion
 
-        return proportion(self, variable, where=where, by=by, ci=ci, level=level, rules=rules)
+        return proportion(self, variable, where=where, by=by, ci=ci, level=level, rules=rules, category=category)
 
     def mean(self, variable, where=None, by=None, ci="t", level=0.95, rules=None):
         """Mean of a variable in every domain; see :func:`gbvstats.estimate.mean`."""

@@ -215,10 +215,40 @@ def test_missing_values_are_counted_per_domain(variable, by):
                              for r in est.labels[cols].itertuples(index=False)]
 
 
+FACTOR_ROWS = [r for r in ROWS if r.statistic == "proportion" and r.method == "mean"
+               and r.variable.rsplit("_", 1)[0] in ("edu", "race")]
+
+
+@pytest.mark.filterwarnings("ignore::gbvstats.errors.ExclusionWarning")
+@pytest.mark.parametrize("row", [pytest.param(r, id=r.case) for r in FACTOR_ROWS])
+def test_factor_category_agrees_with_r(row):
+    """``proportion(x, category=k)`` on the categorical column itself gives R's
+    svymean(~factor(x), na.rm=TRUE) for category k (the rows above use the 0/1 column x_k)."""
+    var, k = row.variable.rsplit("_", 1)
+    d = base.design(row.design)
+    where = WHERE[row.design](d.data) if row.design in WHERE else None
+    by = row.by.split("+") if "+" in row.by else (row.by or None)
+    est = d.proportion(var, category=int(k), where=where, by=by, ci="t")
+    fr = est.frame
+    got = fr[base.domain_labels(fr, row.by) == row.domain].iloc[0] if row.by else fr.iloc[0]
+    base.close(got["estimate"], row.estimate, base.REL_EST, "estimate")
+    for col in ("se", "ci_low", "ci_high", "df", "deff", "deff_wr"):
+        base.close(got[col], getattr(row, col), base.REL_SE, col)
+    assert int(got["n"]) == int(row.n)
+
+
 def test_factor_categories_sum_to_one():
-    """The categories of a factor (svymean(~factor(edu), na.rm=TRUE)) are proportions that add to 1 in
-    every domain, and their linearised scores add to zero, so the variance of the sum is 0."""
+    """The categories of a factor are proportions of the same respondents: they add to 1 in every domain."""
     d = _dhs()
-    parts = [d.proportion(f"edu_{k}", by="v024", ci="t") for k in range(4)]
+    with pytest.warns(ExclusionWarning, match="edu"):
+        parts = [d.proportion("edu", category=k, by="v024", ci="t") for k in range(4)]
     total = np.sum([p.estimate for p in parts], axis=0)
     np.testing.assert_allclose(total, 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(parts[0].excluded["n_missing"], parts[3].excluded["n_missing"])
+
+
+def test_category_never_held_is_an_error_listing_the_values():
+    from gbvstats.errors import DataError
+
+    with pytest.raises(DataError, match=r"'edu' never holds the category 7; its values are: 0.0, 1.0, 2.0, 3.0"):
+        _dhs().proportion("edu", category=7)

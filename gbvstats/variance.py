@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import DesignError
+from .errors import DesignError, format_rows
 
 __all__ = ["TaylorVariance", "taylor_variance", "domain_sums", "dense_codes"]
 
@@ -210,9 +210,12 @@ def taylor_variance(design, scores: np.ndarray, domain: np.ndarray, n_domains: i
         units, group_of_unit, n_g, c_g, lonely_g, frac, groups, parent_g = _stage_setup(design, stage, mult_row)
         U = int(group_of_unit.shape[0])
         if stage > 0 and lonely_g.any() and design.lonely_psu in ("fail", "collapse"):
+            where = "stage-{0} unit(s)".format(stage) if groups is design.clusters[stage - 1] else \
+                "stage-{0} strata (within a stage-{1} unit)".format(stage + 1, stage)
             raise DesignError(
-                f"{int(lonely_g.sum())} stage-{stage} unit(s) have a single sampled stage-{stage + 1} unit "
-                "and the fpc says more exist; choose lonely_psu='remove', 'certainty', 'adjust' or 'average'"
+                f"{int(lonely_g.sum())} {where} have a single sampled stage-{stage + 1} unit "
+                f"({format_rows(np.flatnonzero(lonely_g[groups]))}) and the fpc says more exist; choose "
+                "lonely_psu='remove', 'certainty', 'adjust' or 'average'"
             )
         # membership pairs (domain, unit) from member rows: used for df and for present pairs
         mu = units if mrows.shape[0] == n else units[mrows]

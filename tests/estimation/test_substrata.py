@@ -154,3 +154,13 @@ def test_stage_two_strata_change_the_variance_only_with_fpc():
     plain = Design.from_frame(df, weights="w", strata="s1", psu=["psu", "ssu"]).total("y")
     sub = Design.from_frame(df, weights="w", strata=["s1", "s2"], psu=["psu", "ssu"]).total("y")
     assert sub.se[0] == pytest.approx(plain.se[0], rel=1e-12)
+
+
+def test_lonely_unit_in_a_stage_two_stratum_fails_naming_its_row():
+    df = _small()
+    df["f1"], df["f2"] = 10, 5
+    # PSUs 1, 3, 4 hold one sampled unit in each of their two stage-2 strata (out of 5): lonely;
+    # PSU 2 has two units in stratum a (rows 3 and 4, 1-based) and is fine
+    with pytest.raises(DesignError, match=r"6 stage-2 strata \(within a stage-1 unit\) have a single sampled "
+                                          r"stage-2 unit \(rows 1, 2, 5, 6, 7, 8 "):
+        Design.from_frame(df, weights="w", strata=["s1", "s2"], psu=["psu", "ssu"], fpc=["f1", "f2"]).mean("y")

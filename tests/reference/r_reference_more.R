@@ -20,6 +20,7 @@
 #   dhs_rural  subset(dhs, v025 == 2)                           (where= plus by=)
 #   dhs_rural_obs subset(dhs, v025 == 2 & !is.na(viol))
 #   dhs_disab  subset(dhs, disab == 1 & !is.na(viol))           region 4 has no case: svyby gives no row
+#   dhs_jkn    as.svrepdesign(dhs, type="JKn", compress=FALSE); "dhs_jkn_obs" = subset(dhs_jkn, !is.na(viol))
 #   dhs_lonely_<policy> the same design on dhs_lonely.csv (dhs.csv without the clusters 2, 3, ... of
 #              stratum v022 = 8: a single-PSU stratum) under options(survey.lonely.psu = <policy>);
 #              proportions on subset(design, !is.na(viol)) ("dhs_lonely_<policy>_obs")
@@ -172,6 +173,14 @@ e <- svymean(~viol, subset(ddisab, v024 == 4))
 add("dhs_disab:mean:viol:v024:4:empty", "dhs_disab", "empty", "viol", "v024", "4", "", NA, coef(e), SE(e),
     call = "svyby(~viol, ~v024, dhs_disab, svymean) (no row for v024 = 4); svymean(~viol, subset(dhs_disab, v024 == 4))",
     note = "svyby gives no row for an empty domain; svymean on the empty subset gives estimate 0, SE 0")
+
+# the same design as JKn replicates (as.svrepdesign; PSU numbers nested in strata, a zero-weight cluster)
+rdhs <- as.svrepdesign(ddhs, type = "JKn", compress = FALSE)
+whole("dhs_jkn", rdhs, "mean", "viol")
+whole("dhs_jkn", rdhs, "total", "children")
+byd("dhs_jkn", rdhs, "mean", "viol", "v024")
+byd("dhs_jkn", rdhs, "ratio", "children", "v024", den = "hh_women")
+ciprops("dhs_jkn_obs", subset(rdhs, !is.na(viol)), "viol", by = "v024")
 
 # a stratum with a single cluster (v022 = 8 keeps only cluster 1): every lonely-PSU policy
 dl <- dhs[!(dhs$v022 == 8 & dhs$v021 > 1), ]

@@ -395,7 +395,7 @@ def degenerate_replicate(row) -> bool:
     if d.replicate is None:
         return False
     df = d.data
-    m = (domain_labels(df, row.by) == row.domain).to_numpy() if row.by else np.ones(len(df), bool)
+    m = (domain_labels(df, row.by) == row.domain).to_numpy().copy() if row.by else np.ones(len(df), bool)
     if row.design in WHERE:
         m &= WHERE[row.design](df)
     W = np.asarray(d.replicate.weights)[m]

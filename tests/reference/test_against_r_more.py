@@ -64,6 +64,7 @@ def _strat2(policy: str, file: str = "strat2.csv"):
 DESIGNS = {
     # domains of one design are where= masks on it (R: subset(design, ...), which keeps every PSU)
     "dhs": _dhs, "dhs_obs": _dhs, "dhs_rural": _dhs, "dhs_rural_obs": _dhs, "dhs_disab": _dhs,
+    "dhs_jkn": lambda: _dhs().to_replicate("JKn"), "dhs_jkn_obs": lambda: _dhs().to_replicate("JKn"),
     "nhanes": _nhanes, "nhanes_obs": _nhanes, "nhanes_women": _nhanes,
     "scd_brr": lambda: _replicate("brr", "BRR"),
     "scd_fay": lambda: _replicate("fay", "Fay", rho=0.3),
@@ -83,6 +84,7 @@ WHERE = {
     "dhs_rural_obs": lambda df: ((df["v025"] == 2) & df["viol"].notna()).to_numpy(),
     "dhs_disab": lambda df: ((df["disab"] == 1) & df["viol"].notna()).to_numpy(),
     "nhanes_obs": lambda df: df["HI_CHOL"].notna().to_numpy(),
+    "dhs_jkn_obs": lambda df: df["viol"].notna().to_numpy(),
     **{f"dhs_lonely_{p}_obs": (lambda df: df["viol"].notna().to_numpy()) for p in ("remove", "certainty", "adjust", "average")},
     "nhanes_women": lambda df: (df["HI_CHOL"].notna() & (df["RIAGENDR"] == 2)).to_numpy(),
 }
@@ -111,10 +113,49 @@ def test_against_r_more(row):
         base.close(got["estimate"], row.estimate, base.REL_EST, "estimate")
         base.close(got["se"], ref.se, base.REL_SE, "se (as lonely_psu='remove' where R gives NA)")
         return
-    if row.method in ("beta", "likelihood") and zero_weight_rows(row) and not base.is_boundary(row):
+    replicate = base.design(row.design).replicate is not None
+    if (row.method == "beta" or (row.method == "likelihood" and not replicate)) and zero_weight_rows(row) \
+            and not base.is_boundary(row):
         check_zero_weight_rows(row)
         return
+    if replicate and row.statistic in ("mean", "total") and zero_weight_rows(row):
+        # everything as usual but the design effects, which R computes differently here (below)
+        base.check_row(row._replace(deff=math.nan, deff_wr=math.nan))
+        check_replicate_deff_zero_weights(row)
+        return
     base.check_row(row)
+
+
+def _deffs(row, n_kind):
+    """R's deff and deff_wr of a mean or total from its SE, with the SRS variance's n counting all the
+    domain's rows (``"all"``) or those with a positive weight (``"positive"``)."""
+    d = base.design(row.design)
+    m = _domain_rows(row)
+    y = d.data[row.variable].to_numpy(dtype=float)[m]
+    w = d.weights[m]
+    n = len(y) if n_kind == "all" else int((w > 0).sum())
+    N = w.sum()
+    mu = (w * y).sum() / N
+    s2 = (w * (y - mu) ** 2).sum() / N * n / (n - 1)
+    scale = N**2 if row.statistic == "total" else 1.0
+    v = row.se**2
+    return v / (s2 * scale / n * (N - n) / N), v / (s2 * scale / n)
+
+
+def check_replicate_deff_zero_weights(row):
+    """Documented departure: design effects on replicate designs with zero-weight rows.
+
+    R's svymean / svytotal on a replicate design take the SRS variance with ``nobs =
+    length(design$pweights)`` (zero-weight rows counted, also in svyvar's n/(n-1)), while on a Taylor
+    design they use ``sum(weights != 0)``. gbvstats counts positive weights for both. Check R's
+    values are exactly the former and ours the latter (from R's SE)."""
+    r_deff, r_wr = _deffs(row, "all")
+    base.close(r_deff, row.deff, base.REL_SE, "R's deff recomputed with every row counted")
+    base.close(r_wr, row.deff_wr, base.REL_SE, "R's deff_wr recomputed with every row counted")
+    got = base.result_row(row)
+    o_deff, o_wr = _deffs(row, "positive")
+    base.close(got["deff"], o_deff, base.REL_SE, "deff (positive weights counted)")
+    base.close(got["deff_wr"], o_wr, base.REL_SE, "deff_wr (positive weights counted)")
 
 
 def _domain_rows(row) -> np.ndarray:
@@ -187,7 +228,7 @@ def test_reference_more_is_complete():
     designs = set(MORE.design)
     for needed in ["dhs", "dhs_obs", "dhs_rural", "dhs_disab", "nhanes", "nhanes_obs", "scd_brr", "scd_fay", "scd",
                    "mu284", "strat2_remove", "strat2_certainty", "strat2_adjust", "strat2_average",
-                   "strat2_nolonely", "dhs_lonely_adjust", "dhs_lonely_average_obs"]:
+                   "strat2_nolonely", "dhs_lonely_adjust", "dhs_lonely_average_obs", "dhs_jkn", "dhs_jkn_obs"]:
         assert needed in designs, needed
     assert len(MORE) == MORE.case.nunique()
     stats = MORE[MORE.statistic.isin(["mean", "total", "ratio"])]

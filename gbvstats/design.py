@@ -275,7 +275,8 @@ class Design:
                     if i == 0:
                         raise DesignError(
                             f"PSU labels in column {col!r} repeat across strata ({format_rows(np.flatnonzero(crosses))}); "
-                            "if PSU numbers restart in every stratum pass nest=True, otherwise fix the PSU codes"
+                            "if PSU numbers restart in every stratum pass nest=True (nest = true in a spec's [design]), "
+                            "otherwise fix the PSU codes"
                         )
                     raise DesignError(
                         f"stage-{i + 1} units in column {col!r} lie in more than one stage-{i + 1} stratum "

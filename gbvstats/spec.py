@@ -90,6 +90,7 @@ class DesignSpec:
     psu: tuple[str, ...] = ()
     fpc: tuple[str, ...] = ()
     lonely_psu: LonelyPsu = "fail"
+    nest: bool = False
 
     def columns(self) -> tuple[str, ...]:
         cols = [c for c in (self.weights, self.strata) if c]
@@ -300,7 +301,11 @@ def parse_spec(data: Mapping[str, Any], path: str | None = None) -> SurveySpec:
     survey = _table(data, "survey", where)
     _known(survey, {"name", "year", "id", "title", "language"}, "survey", where)
     design_t = _table(data, "design", where)
-    _known(design_t, {"weights", "strata", "psu", "fpc", "lonely_psu"}, "design", where)
+    _known(design_t, {"weights", "strata", "psu", "fpc", "lonely_psu", "nest"}, "design", where)
+    nest = design_t.get("nest", False)
+    if not isinstance(nest, bool):
+        raise SpecError(f"{where}: design.nest must be true or false (PSU numbers restart in every stratum), "
+                        f"got {nest!r}")
     lonely = design_t.get("lonely_psu", "fail")
     _check_choice("design.lonely_psu", lonely, LONELY_PSU, where)
     design = DesignSpec(
@@ -309,6 +314,7 @@ def parse_spec(data: Mapping[str, Any], path: str | None = None) -> SurveySpec:
         psu=_str_list(design_t.get("psu", ()), "design.psu", where),
         fpc=_str_list(design_t.get("fpc", ()), "design.fpc", where),
         lonely_psu=lonely,
+        nest=nest,
     )
     if design.fpc and design.psu and len(design.fpc) > len(design.psu):
         raise SpecError(f"{where}: design.fpc has {len(design.fpc)} names but design.psu has "

@@ -293,3 +293,41 @@ def test_category_never_held_is_an_error_listing_the_values():
 
     with pytest.raises(DataError, match=r"'edu' never holds the category 7; its values are: 0.0, 1.0, 2.0, 3.0"):
         _dhs().proportion("edu", category=7)
+
+
+NHANES_SPEC = """
+[survey]
+name = "nhanes"
+
+[design]
+weights = "WTMEC2YR"
+strata = "SDMVSTRA"
+psu = "SDMVPSU"
+nest = true
+"""
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=r.case) for r in ROWS
+                                 if r.design == "nhanes_obs" and r.by == "race" and r.method in ("logit", "beta")])
+def test_survey_spec_with_nest_agrees_with_r(row, tmp_path):
+    """A spec's ``[design] nest = true`` (PSU numbers restart in every stratum, R's nest=TRUE) reaches
+    the design: ``Survey.proportion`` gives R's values; without it the reader's design is refused."""
+    spec = tmp_path / "nhanes.toml"
+    spec.write_text(NHANES_SPEC, encoding="utf-8")
+    df = frame("nhanes.csv")
+    with pytest.warns(ExclusionWarning, match="HI_CHOL"):
+        est = gs.Survey.from_frame(df, spec=spec).proportion("HI_CHOL", by="race", ci=base.CI_METHOD[row.method])
+    fr = est.frame
+    got = fr[base.domain_labels(fr, "race") == row.domain].iloc[0]
+    base.close(got["estimate"], base.sibling(row, "mean").estimate, base.REL_EST, "estimate")
+    for col in ("se", "df", "ci_low", "ci_high"):
+        base.close(got[col], getattr(row, col), base.REL_SE, col)
+    with pytest.raises(DesignError, match="nest = true in a spec's"):
+        gs.Survey.from_frame(df, weights="WTMEC2YR", strata="SDMVSTRA", psu="SDMVPSU").design
+
+
+def test_spec_nest_must_be_a_boolean(tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(NHANES_SPEC.replace("nest = true", 'nest = "yes"'), encoding="utf-8")
+    with pytest.raises(gs.SpecError, match="design.nest must be true or false"):
+        gs.load_spec(spec)

@@ -1,6 +1,6 @@
 # More reference values from R `survey`: designs and data sets beyond r_reference.R (robustness).
 #
-#   R version 4.2.2 (2022-10-31), survey 4.1.1 (Lumley), Debian packages r-base-core, r-cran-survey.
+#   R version 4.2.2 Patched (2022-11-10 r83330), survey 4.1.1 (Lumley), Debian packages r-base-core, r-cran-survey.
 #   Regenerate (from the repository root):
 #       Rscript tests/reference/r_reference_more.R > tests/reference/r_output_more.txt 2>&1
 #   Writes tests/reference/r_values_more.csv (same columns as r_values.csv; the `call` column holds the

@@ -17,7 +17,8 @@ The variance at stage ``s`` (R ``onestrat``), for domain ``d``::
 
     sum_g  mult_g * (1 - f_g) * n_g / (n_g - 1) * sum_{u in g} (t_du - tbar_dg)^2
 
-with ``g`` the stratum (stage 1) or the parent unit (later stages), ``n_g`` its number of sampled
+with ``g`` the stratum (stage 1) or the parent unit (later stages; with strata below stage 1, the
+stratum within the parent unit, R's ``strata=~s1+s2``), ``n_g`` its number of sampled
 units (from the whole design: units with no domain member count as zero totals), ``f_g = n_g/N_g``
 (0 without fpc), ``mult_g`` the product of the sampling fractions of the earlier stages (R's
 ``nPSU/fpc`` multiplier), and stages after stage 1 only when ``fpc`` is given for them.

@@ -331,3 +331,28 @@ def test_spec_nest_must_be_a_boolean(tmp_path):
     spec.write_text(NHANES_SPEC.replace("nest = true", 'nest = "yes"'), encoding="utf-8")
     with pytest.raises(gs.SpecError, match="design.nest must be true or false"):
         gs.load_spec(spec)
+
+
+@pytest.mark.parametrize("extra", [[], ["--lonely-psu", "remove"]])
+def test_cli_estimate_honours_spec_nest(extra, tmp_path):
+    """``gbvstats estimate FILE --spec SPEC`` builds the spec's nested design (also when a design
+    option is overridden on the command line) and writes R's values (nhanes, HI_CHOL by race, logit)."""
+    import shutil
+
+    from gbvstats.cli import main
+
+    spec = tmp_path / "nhanes.toml"
+    spec.write_text(NHANES_SPEC, encoding="utf-8")
+    data = tmp_path / "nhanes.csv"
+    shutil.copy(base.DATA / "nhanes.csv", data)
+    out = tmp_path / "out.csv"
+    rc = main(["estimate", str(data), "--spec", str(spec), "--var", "HI_CHOL", "--by", "race", "--ci", "logit",
+               "--out", str(out), *extra])
+    assert rc == 0
+    got = pd.read_csv(out)
+    for row in ROWS:
+        if row.design == "nhanes_obs" and row.by == "race" and row.method == "logit":
+            hit = got[got["race"].map(base._label) == row.domain].iloc[0]
+            base.close(hit["se"], row.se, base.REL_SE, "se")
+            base.close(hit["ci_low"], row.ci_low, base.REL_SE, "ci_low")
+            base.close(hit["ci_high"], row.ci_high, base.REL_SE, "ci_high")

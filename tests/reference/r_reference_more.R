@@ -42,6 +42,7 @@
 #              sampled; f1 = PSUs in the stage-1 stratum's population, f2 = households in the PSU's
 #              stage-2 stratum; one PSU has a single sampled household in one of its stage-2 strata
 #              (a lonely unit at stage 2). Policies remove, certainty, adjust, average.
+#   strat2_ps  postStratify(strat2_remove, ~s2, data.frame(s2 = c("a", "b"), Freq = c(600, 650)))
 #   strat2_nolonely the same without the lonely household's stratum (its household is moved to the
 #              PSU's other stage-2 stratum).
 #   dstrat2_average: R returns NA at stage 2 when a PSU's only stage-2 stratum is lonely (see r_reference.R).
@@ -292,6 +293,12 @@ for (opt in c("fail", "remove", "certainty", "adjust", "average")) {
   byd(dn, d, "mean", "y", "s1")
   byd(dn, d, "mean", "y", "s2")
   ciprops(dn, d, "z", by = "s1")
+  if (opt == "remove") {
+    ps <- postStratify(d, ~s2, data.frame(s2 = c("a", "b"), Freq = c(600, 650)))
+    whole("strat2_ps", ps, "mean", "y")
+    whole("strat2_ps", ps, "total", "y")
+    byd("strat2_ps", ps, "mean", "y", "s1")
+  }
 }
 options(survey.lonely.psu = "fail")
 # the lonely household joins its PSU's other stage-2 stratum: no lonely unit left

@@ -71,6 +71,7 @@ DESIGNS = {
     "scd": lambda: D(frame("scd.csv"), weights="w", strata="ESA", psu="ambulance", fpc="fpc", nest=True),
     "mu284": lambda: D(frame("mu284.csv"), weights="w", psu=["id1", "id2"], fpc=["n1", "n2"]),
     "strat2_nolonely": lambda: _strat2("fail", "strat2_nolonely.csv"),
+    "strat2_ps": lambda: _strat2("remove").poststratify(by="s2", totals={"a": 600.0, "b": 650.0}),
 }
 for _p in ("fail", "remove", "certainty", "adjust", "average"):
     DESIGNS[f"strat2_{_p}"] = (lambda p: lambda: _strat2(p))(_p)
@@ -228,7 +229,7 @@ def test_reference_more_is_complete():
     designs = set(MORE.design)
     for needed in ["dhs", "dhs_obs", "dhs_rural", "dhs_disab", "nhanes", "nhanes_obs", "scd_brr", "scd_fay", "scd",
                    "mu284", "strat2_remove", "strat2_certainty", "strat2_adjust", "strat2_average",
-                   "strat2_nolonely", "dhs_lonely_adjust", "dhs_lonely_average_obs", "dhs_jkn", "dhs_jkn_obs"]:
+                   "strat2_nolonely", "dhs_lonely_adjust", "dhs_lonely_average_obs", "dhs_jkn", "dhs_jkn_obs", "strat2_ps"]:
         assert needed in designs, needed
     assert len(MORE) == MORE.case.nunique()
     stats = MORE[MORE.statistic.isin(["mean", "total", "ratio"])]

@@ -83,10 +83,8 @@ def three_stage(draw):
                         n3 = int(rng.integers(1, 3))
                         N3 = n3 + int(rng.integers(0, 3))
                         for r in range(n3):
-                            rows.append((h, f"{h}-{p}", s2, q, s3, r, n1 + int(rng.integers(0, 1)) + 3, N2, N3))
+                            rows.append((h, f"{h}-{p}", s2, q, s3, r, n1 + 3, N2, N3))
     df = pd.DataFrame(rows, columns=["s1", "psu", "s2", "ssu", "s3", "tsu", "f1", "f2", "f3"])
-    # f1 constant within stage-1 stratum
-    df["f1"] = df.groupby("s1")["f1"].transform("max")
     n = len(df)
     df["w"] = rng.uniform(0.5, 3.0, n).round(3)
     df["y"] = rng.normal(5, 2, n).round(3)

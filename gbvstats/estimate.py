@@ -325,6 +325,20 @@ def _numeric(series: pd.Series, name: str) -> np.ndarray:
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _caller_level() -> int:
+    """``stacklevel`` of the first frame outside gbvstats, for a warning raised by our caller: the
+    warning then points at the user's line whichever entry point (``proportion``, ``Design.mean``,
+    ``Survey.proportion``, ...) was used."""
+    import os
+    import sys
+
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _category_indicator(series: pd.Series, name: str, category) -> tuple[np.ndarray, str]:
     """1 where ``series == category``, 0 elsewhere, NaN where the series is missing."""
     missing = series.isna().to_numpy()
@@ -533,7 +547,7 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules, 
         warnings.warn(
             f"{int(missing.sum())} row(s) with {label!r} missing were left out of the estimate; see .excluded",
             ExclusionWarning,
-            stacklevel=3,
+            stacklevel=_caller_level(),
         )
 
     member = candidate & observed & (w > 0)

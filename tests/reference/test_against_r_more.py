@@ -242,8 +242,10 @@ def test_missing_values_are_counted_per_domain(variable, by):
     """R's na.rm=TRUE leaves the NA rows out; gbvstats does the same and counts them per domain
     (``excluded``), warns, and says so in the notes. Counts recomputed here from the CSV."""
     df = frame("dhs.csv")
-    with pytest.warns(ExclusionWarning, match=variable):
+    with pytest.warns(ExclusionWarning, match=variable) as record:
         est = _dhs().mean(variable, by=by)
+    assert record[0].filename == __file__  # the warning points at the caller's line, not gbvstats'
+
     cols = [by] if isinstance(by, str) else by
     want = df[df[variable].isna()].groupby(cols).size()
     got = est.excluded.set_index(cols)["n_missing"]

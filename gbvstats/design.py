@@ -138,6 +138,7 @@ class Design:
     psu_names: tuple[str, ...] = ()
     fpc_names: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    substrata: tuple = ()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -145,7 +146,7 @@ class Design:
         cls,
         df: pd.DataFrame,
         weights: str,
-        strata: str | None = None,
+        strata: str | list[str] | None = None,
         psu: str | list[str] | None = None,
         fpc: str | list[str] | None = None,
         lonely_psu: LonelyPSU = "fail",
@@ -168,8 +169,9 @@ class Design:
             One row per respondent.
         weights : str
             Column of sampling weights (finite, >= 0; zero means out of every domain).
-        strata : str, optional
-            Stage-1 stratum column.
+        strata : str or list of str, optional
+            Stage-1 stratum column; a list gives strata at later stages too (R's
+            ``strata=~s1+s2``): stage-``k`` strata lie within each stage-``(k-1)`` unit.
         psu : str or list of str, optional
             Cluster column(s), one per stage, stage 1 first. ``None``: every row is a PSU.
         fpc : str or list of str, optional
@@ -213,6 +215,14 @@ class Design:
                 f"{format_rows(np.flatnonzero(bad))}; weights must be finite and >= 0"
             )
         notes: list[str] = []
+        strata_cols = _as_list(strata)
+        psu_cols = _as_list(psu)
+        if len(strata_cols) > 1 and len(strata_cols) > len(psu_cols):
+            raise SpecError(
+                f"strata names {len(strata_cols)} stages but psu names {len(psu_cols) or 1}; strata below "
+                "stage 1 need a cluster column for each of those stages (psu=[stage-1, stage-2, ...])"
+            )
+        strata = strata_cols[0] if strata_cols else None
 
         # ---- strata (with optional collapsing) --------------------------------
         if strata is not None:
@@ -234,29 +244,47 @@ class Design:
             h_labels = np.asarray([1])
 
         # ---- clusters per stage ------------------------------------------------
-        psu_cols = _as_list(psu)
+        # groups[i]: what stage-(i+1) units are sampled within -- stage-1 strata, then the previous
+        # stage's unit, or (strata below stage 1) the stratum within the previous stage's unit
         stage_codes: list[np.ndarray] = []
+        groups: list[np.ndarray] = [h_codes]
+        substrata: list[np.ndarray | None] = []
         parent = h_codes
+        from .variance import dense_codes
+
         for i, col in enumerate(psu_cols):
             c_codes, _ = _codes(_column(df, col, f"stage-{i + 1} cluster"), "cluster", col)
-            n_parent = int(parent.max()) + 1
-            # is every unit inside one parent (stratum or previous-stage unit)?
+            if i > 0:
+                # R relabels later stages within the previous stage's unit
+                prev = stage_codes[-1]
+                c_codes = dense_codes(prev * (int(c_codes.max()) + 1) + c_codes)[0]
+                if i < len(strata_cols):
+                    s_codes, _ = _codes(_column(df, strata_cols[i], f"stage-{i + 1} strata"), "strata", strata_cols[i])
+                    parent = dense_codes(prev * (int(s_codes.max()) + 1) + s_codes)[0]
+                    substrata.append(parent)
+                else:
+                    parent = prev
+                    substrata.append(None)
+                groups.append(parent)
+            # is every unit inside one parent (stratum, previous-stage unit, or stratum within it)?
             first_parent = np.empty(int(c_codes.max()) + 1, dtype=np.int64)
             first_parent[c_codes] = parent
             crosses = first_parent[c_codes] != parent
             if crosses.any():
-                if i == 0 and not nest:
+                if not nest:
+                    if i == 0:
+                        raise DesignError(
+                            f"PSU labels in column {col!r} repeat across strata ({format_rows(np.flatnonzero(crosses))}); "
+                            "if PSU numbers restart in every stratum pass nest=True (nest = true in a spec's [design]), "
+                            "otherwise fix the PSU codes"
+                        )
                     raise DesignError(
-                        f"PSU labels in column {col!r} repeat across strata ({format_rows(np.flatnonzero(crosses))}); "
-                        "if PSU numbers restart in every stratum pass nest=True, otherwise fix the PSU codes"
+                        f"stage-{i + 1} units in column {col!r} lie in more than one stage-{i + 1} stratum "
+                        f"(column {strata_cols[i]!r}) of the same stage-{i} unit ({format_rows(np.flatnonzero(crosses))}); "
+                        "if unit numbers restart in every stratum pass nest=True, otherwise fix the unit codes"
                     )
-                # R relabels later stages within the previous stage (and stage 1 with nest=TRUE)
-            if crosses.any() or i > 0:
-                from .variance import dense_codes
-
-                key = parent * (int(c_codes.max()) + 1) + c_codes
-                c_codes = dense_codes(key)[0]
-            del n_parent
+                # nest=True: units are relabelled within their stratum (R's nest=TRUE)
+                c_codes = dense_codes(parent * (int(c_codes.max()) + 1) + c_codes)[0]
             stage_codes.append(c_codes)
             parent = c_codes
         if not stage_codes:
@@ -269,12 +297,11 @@ class Design:
                 f"fpc names {len(fpc_cols)} stages but psu names {len(psu_cols) or 1}; give one fpc column per stage"
             )
         fpcs: list[np.ndarray | None] = []
-        group = h_codes
         for i, units in enumerate(stage_codes):
+            group = groups[i]
             if i >= len(fpc_cols):
                 # later stages without fpc: fully enumerated (R) when earlier fpc given
                 fpcs.append(None)
-                group = units
                 continue
             col = fpc_cols[i]
             f = pd.to_numeric(_column(df, col, "fpc"), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -306,7 +333,6 @@ class Design:
                     "fpc is the population count of units (or the sampling fraction)"
                 )
             fpcs.append(f)
-            group = units
         if not fpc_cols:
             fpcs = [None]
 
@@ -351,6 +377,7 @@ class Design:
             psu_names=tuple(psu_cols),
             fpc_names=tuple(fpc_cols),
             notes=tuple(notes),
+            substrata=tuple(substrata) if any(x is not None for x in substrata) else (),
         )
 
     # ------------------------------------------------------------------ summaries
@@ -419,7 +446,7 @@ class Design:
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------------ estimators
-    def proportion(self, variable, where=None, by=None, ci="logit", level=0.95, rules=None):
+    def proportion(self, variable, where=None, by=None, ci="logit", level=0.95, rules=None, category=None):
         """Proportion of a 0/1 variable in every domain; see :func:`gbvstats.estimate.proportion`.
 
         Parameters
@@ -438,6 +465,10 @@ class Design:
         level : float, default 0.95
         rules : str, RuleSet or list of Rule, optional
             Reliability rules for the ``flag`` column (default ``'nchs'``).
+        category : number or str, optional
+            Estimate the proportion in this category of ``variable`` (a code or its value label),
+            as R's ``svymean(~factor(x), na.rm=TRUE)`` does for each level; missing values are
+            counted in ``excluded``.
 
         Returns
         -------
@@ -463,7 +494,7 @@ class Design:
         """
         from .estimate import proportion
 
-        return proportion(self, variable, where=where, by=by, ci=ci, level=level, rules=rules)
+        return proportion(self, variable, where=where, by=by, ci=ci, level=level, rules=rules, category=category)
 
     def mean(self, variable, where=None, by=None, ci="t", level=0.95, rules=None):
         """Mean of a variable in every domain; see :func:`gbvstats.estimate.mean`.

@@ -238,7 +238,7 @@ class Estimates:
 
 
 # ---------------------------------------------------------------------- public estimators
-def proportion(design, variable, where=None, by=None, ci="logit", level=0.95, rules=None) -> Estimates:
+def proportion(design, variable, where=None, by=None, ci="logit", level=0.95, rules=None, category=None) -> Estimates:
     """Proportion of a 0/1 variable in every domain.
 
     Parameters
@@ -258,6 +258,10 @@ def proportion(design, variable, where=None, by=None, ci="logit", level=0.95, ru
     level : float
     rules : str or RuleSet or list of Rule, optional
         Reliability rules for ``flag`` (default ``'nchs'``).
+    category : optional
+        Proportion of ``variable == category`` among respondents with ``variable`` observed (one
+        category of a categorical variable, R's ``svymean(~factor(x), na.rm=TRUE)``); the variable
+        may then hold any codes or labels, and a category it never holds is an error.
 
     Returns
     -------
@@ -276,8 +280,11 @@ def proportion(design, variable, where=None, by=None, ci="logit", level=0.95, ru
     >>> df = pd.DataFrame({"w": [1.0] * 4, "y": [0, 1, 1, 1]})
     >>> float(proportion(Design.from_frame(df, weights="w"), "y").estimate[0])
     0.75
+    >>> df["edu"] = ["none", "primary", None, "primary"]
+    >>> float(proportion(Design.from_frame(df, weights="w"), "edu", category="primary").estimate[0])
+    0.6666666666666666
     """
-    return _estimate(design, "proportion", variable, None, where, by, ci, level, rules)
+    return _estimate(design, "proportion", variable, None, where, by, ci, level, rules, category)
 
 
 def mean(design, variable, where=None, by=None, ci="t", level=0.95, rules=None) -> Estimates:
@@ -416,6 +423,25 @@ def _numeric(series: pd.Series, name: str) -> np.ndarray:
             )
         series = conv
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _category_indicator(series: pd.Series, name: str, category) -> tuple[np.ndarray, str]:
+    """1 where ``series == category``, 0 elsewhere, NaN where the series is missing."""
+    missing = series.isna().to_numpy()
+    hit = (series == category).fillna(False).to_numpy(dtype=bool)
+    if not hit.any():
+        values = pd.unique(series.dropna())
+        try:
+            values = sorted(values)
+        except TypeError:
+            pass
+        shown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in values[:12])
+        raise DataError(
+            f"column {name!r} never holds the category {category!r}; its values are: {shown}"
+            + (" …" if len(values) > 12 else "")
+            + close_matches(str(category), [str(v) for v in values])
+        )
+    return np.where(missing, np.nan, hit.astype(np.float64)), f"{name}=={category!r}"
 
 
 def _where_mask(data: pd.DataFrame, where) -> np.ndarray:
@@ -560,7 +586,7 @@ def _weighted_s2(v, w, d, D, n_d, W_d, mean_d):
         return ss / W_d * n_d / (n_d - 1)
 
 
-def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) -> Estimates:
+def _estimate(design, kind, variable, denominator, where, by, ci, level, rules, category=None) -> Estimates:
     method = check_method(ci, kind)
     if not 0.0 < float(level) < 1.0:
         raise SpecError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
@@ -577,9 +603,12 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
     D = len(labels)
     notes: list[str] = list(design.notes)
 
-    y = _numeric(_data_column(data, variable, "variable"), variable)
+    if category is None:
+        y = _numeric(_data_column(data, variable, "variable"), variable)
+        label = variable
+    else:
+        y, label = _category_indicator(_data_column(data, variable, "variable"), variable, category)
     observed = ~np.isnan(y)
-    label = variable
     if kind == "ratio":
         x = _numeric(_data_column(data, denominator, "denominator"), denominator)
         observed &= ~np.isnan(x)

@@ -132,6 +132,7 @@ class DesignSpec:
     psu: tuple[str, ...] = ()
     fpc: tuple[str, ...] = ()
     lonely_psu: LonelyPsu = "fail"
+    nest: bool = False
 
     def columns(self) -> tuple[str, ...]:
         """Every design column named: weights, strata, PSUs per stage, then fpc per stage.
@@ -533,7 +534,11 @@ def parse_spec(data: Mapping[str, Any], path: str | None = None) -> SurveySpec:
     survey = _table(data, "survey", where)
     _known(survey, {"name", "year", "id", "title", "language"}, "survey", where)
     design_t = _table(data, "design", where)
-    _known(design_t, {"weights", "strata", "psu", "fpc", "lonely_psu"}, "design", where)
+    _known(design_t, {"weights", "strata", "psu", "fpc", "lonely_psu", "nest"}, "design", where)
+    nest = design_t.get("nest", False)
+    if not isinstance(nest, bool):
+        raise SpecError(f"{where}: design.nest must be true or false (PSU numbers restart in every stratum), "
+                        f"got {nest!r}")
     lonely = design_t.get("lonely_psu", "fail")
     _check_choice("design.lonely_psu", lonely, LONELY_PSU, where)
     design = DesignSpec(
@@ -542,6 +547,7 @@ def parse_spec(data: Mapping[str, Any], path: str | None = None) -> SurveySpec:
         psu=_str_list(design_t.get("psu", ()), "design.psu", where),
         fpc=_str_list(design_t.get("fpc", ()), "design.fpc", where),
         lonely_psu=lonely,
+        nest=nest,
     )
     if design.fpc and design.psu and len(design.fpc) > len(design.psu):
         raise SpecError(f"{where}: design.fpc has {len(design.fpc)} names but design.psu has "

@@ -405,6 +405,7 @@ class Survey:
         psu: str | list[str] | None = None,
         fpc: str | list[str] | None = None,
         lonely_psu: str = "fail",
+        nest: bool | None = None,
         spec: SurveySpec | str | Path | None = None,
         user_missing: str = "missing",
         checks: Mapping[str, str] | None = None,
@@ -440,6 +441,7 @@ class Survey:
             psu=as_tuple(psu) if psu is not None else d.psu,
             fpc=as_tuple(fpc) if fpc is not None else d.fpc,
             lonely_psu=lonely_psu if lonely_psu != "fail" else d.lonely_psu,
+            nest=bool(nest) if nest is not None else d.nest,
         )
         spec = replace(spec, design=design)
         frame = df.copy()
@@ -535,7 +537,7 @@ class Survey:
         psu: Any = None if not d.psu else (d.psu[0] if len(d.psu) == 1 else list(d.psu))
         fpc: Any = None if not d.fpc else (d.fpc[0] if len(d.fpc) == 1 else list(d.fpc))
         return Design.from_frame(self.data, weights=d.weights, strata=d.strata, psu=psu, fpc=fpc,
-                                 lonely_psu=d.lonely_psu)
+                                 lonely_psu=d.lonely_psu, nest=d.nest)
 
     def proportion(self, variable: str, **kwargs):
         """Design-based proportion(s); see :meth:`gbvstats.design.Design.proportion`.

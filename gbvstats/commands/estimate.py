@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             psu=psu[0] if psu and len(psu) == 1 else psu,
             fpc=fpc[0] if fpc and len(fpc) == 1 else fpc,
             lonely_psu=args.lonely_psu or (d.lonely_psu if d is not None and d.lonely_psu else "fail"),
+            nest=bool(getattr(d, "nest", False)),
         )
     else:
         design = survey.design

@@ -5,7 +5,35 @@ on first use, so ``gbvstats --version`` and ``import gbvstats`` stay fast.
 
 Errors (see :mod:`gbvstats.errors`)::
 
-    GbvstatsError ─┬─ SpecError ─ DataError ─ ReadError ─ DesignError ─ DisclosureError ─ KeyMissingError
+    GbvstatsError
+    ├── SpecError
+    ├── DataError
+    │   └── ReadError
+    ├── DesignError
+    ├── DisclosureError
+    └── KeyMissingError
+
+    GbvstatsWarning (a UserWarning)
+    └── ExclusionWarning
+
+Examples
+--------
+Every public name is an attribute of the package; its module is imported the first time the name
+is used:
+
+>>> import gbvstats as gs
+>>> gs.Design
+<class 'gbvstats.design.Design'>
+>>> survey = gs.read_survey("surveys/example/community_2024.sav", spec="surveys/example/survey.toml")
+>>> est = survey.proportion("gbv_any_12m")
+>>> round(float(est.estimate[0]), 4)
+0.1002
+>>> "Table" in gs.__all__, "keys" in dir(gs)
+(True, True)
+>>> gs.estimate_everything
+Traceback (most recent call last):
+...
+AttributeError: module 'gbvstats' has no attribute 'estimate_everything'
 """
 
 from __future__ import annotations
@@ -51,6 +79,8 @@ _EXPORTS: dict[str, str] = {
     "load_plan": "gbvstats.publish",
     "check": "gbvstats.publish",
     "Table": "gbvstats.tables",
+    "Column": "gbvstats.tables",
+    "render": "gbvstats.render:",
     "figures": "gbvstats.figures:",
     "cases": "gbvstats.cases:",
     "Rule": "gbvstats.reliability",

@@ -44,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .errors import warn as _warn
 from .errors import DataError, DesignError, GbvstatsWarning, SpecError, close_matches, format_rows
 
 __all__ = [
@@ -81,6 +82,20 @@ class CalibrationStep:
         ``g * sqrt(w)`` (``calibrate``).
     description : str
         What was done, for reports.
+
+    Examples
+    --------
+    Every calibration adds one step to ``design.calibration``:
+
+    >>> import pandas as pd
+    >>> import gbvstats as gs
+    >>> df = pd.DataFrame({"sex": ["f", "f", "m"], "w": [1.0, 1.0, 1.0]})
+    >>> design = gs.Design.from_frame(df, weights="w").poststratify("sex", {"f": 10, "m": 5})
+    >>> step = design.calibration[0]
+    >>> step
+    CalibrationStep(poststratify: post-stratified by sex (2 cells))
+    >>> step.kind, step.groups[0].tolist(), step.old_weights.tolist(), step.group_weights[0].tolist()
+    ('poststratify', [0, 0, 1], [1.0, 1.0, 1.0], [5.0, 5.0, 5.0])
     """
 
     kind: str
@@ -386,7 +401,7 @@ def _cells(data: pd.DataFrame, by: list[str], totals, w: np.ndarray, partial: bo
                 f"{what}: categories with a population total have no respondents: {shown}; collapse "
                 "them with a neighbour, or pass partial=True to ignore them"
             )
-        warnings.warn(f"{what}: categories absent from the sample were ignored: {shown}", GbvstatsWarning, stacklevel=3)
+        _warn(f"{what}: categories absent from the sample were ignored: {shown}", GbvstatsWarning)
     return rcode, pop_tot, k
 
 
@@ -543,11 +558,10 @@ def rake(design, margins, *, max_iter: int = 10, epsilon: float = 1.0):
         plans.append(_cells(design.data, by, tot, w, False, f"rake margin {by}"))
     grand = np.array([np.nansum(p[1]) for p in plans])
     if np.ptp(grand) > 1e-6 * np.max(np.abs(grand)):
-        warnings.warn(
+        _warn(
             f"rake: the margins do not agree on the population size ({', '.join(f'{g:g}' for g in grand)}); "
             "the raked weights add up to the last margin's total and cannot match all margins",
             GbvstatsWarning,
-            stacklevel=2,
         )
     allvars = list(dict.fromkeys(v for by, _ in items for v in by))
     joint = _joint_codes(design.data, allvars)
@@ -572,11 +586,10 @@ def rake(design, margins, *, max_iter: int = 10, epsilon: float = 1.0):
         old_table = new_table
         it += 1
     if not converged:
-        warnings.warn(
+        _warn(
             f"raking did not converge after {it} iterations (largest change {delta:.3g} >= epsilon "
             f"{eps:.3g}); raise max_iter or check that the margins agree on the grand total",
             GbvstatsWarning,
-            stacklevel=2,
         )
     new_w = cols[:, 0]
     step = CalibrationStep(
@@ -811,8 +824,8 @@ def _grake(mm, W, calfun, lower, upper, pop, epsilon, maxit):
         scales = pop[:, None] / total
     resc = np.where(np.min(scales, axis=0) > 20, np.mean(scales, axis=0), 1.0)
     if np.any(resc != 1) and (np.isfinite(lower) or np.isfinite(upper)):
-        warnings.warn("calibration bounds are applied after rescaling the weights to the population size",
-                      GbvstatsWarning, stacklevel=3)
+        _warn("calibration bounds are applied after rescaling the weights to the population size",
+                      GbvstatsWarning)
     W *= resc[None, :]
     total *= resc[None, :]
     eta = np.zeros((p, K))
@@ -967,8 +980,8 @@ def calibrate(
                     f"calibration did not converge in {max_iter} iterations (largest relative misfit "
                     f"{f0[0]:.3g}); widen the bounds, drop or merge calibration variables, or pass force=True"
                 )
-            warnings.warn(f"calibration did not converge (misfit {f0[0]:.3g}); weights kept (force=True)",
-                          GbvstatsWarning, stacklevel=2)
+            _warn(f"calibration did not converge (misfit {f0[0]:.3g}); weights kept (force=True)",
+                          GbvstatsWarning)
         if W is not None:
             gr, _ = _grake(mm, cols[:, 1:], calfun, lower, upper, pop, epsilon, max_iter)
             g = np.column_stack([g0, gr])

@@ -44,6 +44,7 @@ from typing import Literal, Sequence, get_args
 import numpy as np
 import pandas as pd
 
+from .errors import warn as _warn
 from .errors import DataError, ExclusionWarning, ReadError, SpecError, close_matches, format_rows
 from .keys import Key, resolve
 
@@ -138,6 +139,32 @@ class CaseSchema:
     """A case-record schema (from TOML): columns, agencies, services, date formats.
 
     Build it with :func:`load_schema`.
+
+    Attributes
+    ----------
+    path, name : str
+        The schema file and its title.
+    columns : tuple of ColumnSpec
+        Every column: name, type, whether required, the missing-value rule, role (``data`` or
+        ``identifier``), codes and labels, range, aliases (other headers accepted for it).
+    agencies, services, statuses : tuple of (code, label)
+        The agencies whose files are read, the services recorded, and the service statuses.
+    date_formats : tuple of str
+        ``strptime`` formats tried for date columns, in order.
+    sheet : str or None
+        The sheet read from Excel files.
+    min_frequency : int
+        Smallest publishable count (primary suppression threshold).
+
+    Examples
+    --------
+    >>> schema = load_schema("surveys/example/cases.toml")
+    >>> schema.name
+    'GBV case records, example provinces (synthetic)'
+    >>> schema.agency_codes
+    ('SWC', 'HOTLINE', 'CHILD111', 'POLICE', 'HEALTH', 'SAFEHOUSE', 'LEGAL', 'WU')
+    >>> schema.date_formats, schema.min_frequency
+    (('%Y-%m-%d', '%d/%m/%Y', '%d-%m-%Y', '%d.%m.%Y'), 10)
     """
 
     path: str
@@ -152,6 +179,33 @@ class CaseSchema:
     encoding: str | None = None
 
     def column(self, name: str) -> ColumnSpec:
+        """The specification of column ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A column name of the schema (not an alias).
+
+        Returns
+        -------
+        ColumnSpec
+
+        Raises
+        ------
+        SpecError
+            If the schema has no such column; the message names close matches.
+
+        Examples
+        --------
+        >>> schema = load_schema("surveys/example/cases.toml")
+        >>> col = schema.column("gbv_type")
+        >>> col.type, col.required, col.codes[:3]
+        ('code', True, ('rape', 'sexual_assault', 'physical_assault'))
+        >>> schema.column("gbvtype")
+        Traceback (most recent call last):
+        ...
+        gbvstats.errors.SpecError: surveys/example/cases.toml: the schema has no column 'gbvtype'...
+        """
         for c in self.columns:
             if c.name == name:
                 return c
@@ -159,6 +213,7 @@ class CaseSchema:
 
     @property
     def column_names(self) -> tuple[str, ...]:
+        """Names of the schema's columns, in schema order."""
         return tuple(c.name for c in self.columns)
 
     @property
@@ -168,10 +223,12 @@ class CaseSchema:
 
     @property
     def agency_codes(self) -> tuple[str, ...]:
+        """Codes of the agencies, in schema order (e.g. ``'POLICE'``, ``'HEALTH'``)."""
         return tuple(code for code, _ in self.agencies)
 
     @property
     def service_columns(self) -> tuple[str, ...]:
+        """Columns of type ``service`` (one status per service per record)."""
         return tuple(c.name for c in self.columns if c.type == "service")
 
 
@@ -322,6 +379,17 @@ def fold_text(values: Sequence[str] | pd.Series | np.ndarray) -> np.ndarray:
     punctuation removed. Missing values stay missing (``None``).
 
     Works on the distinct values only, so its cost does not grow with repeated values.
+
+    Parameters
+    ----------
+    values : sequence of str, Series or ndarray
+        Texts (names, communes); missing values allowed.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of folded strings (``None`` where the input was missing or folds to
+        nothing).
 
     Examples
     --------
@@ -659,6 +727,36 @@ class ValidationReport:
     reason, value`` — ``row`` is the 1-based data row of the file (the header is not counted) and
     ``value`` is blank for identifying columns, which are never echoed.
     Rows read = rows kept + sum of ``excluded``.
+
+    Found at ``read_cases(...).report``; ``str(report)`` is :meth:`to_text`.
+
+    Attributes
+    ----------
+    files : tuple of (file, sheet, rows)
+        The files read.
+    rows_read, rows_kept : int
+        Data rows read, and rows kept for statistics.
+    excluded : tuple of (reason, rows)
+        Rows excluded, each counted once under its first problem (e.g. ``no_consent``).
+    issues : DataFrame
+        Every problem found (errors, warnings and exclusions), one row per row × column × problem.
+    by_file : DataFrame or None
+        The :meth:`per_file` table.
+
+    Examples
+    --------
+    >>> import gbvstats as gs
+    >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+    >>> report = gs.read_cases(files, schema="surveys/example/cases.toml", warn=False).report
+    >>> report.rows_read, report.rows_kept, report.excluded_total
+    (266, 256, 10)
+    >>> dict(report.excluded)
+    {'bad_date': 1, 'unknown_code': 2, 'incident_after_report': 1, 'no_consent': 6}
+    >>> report.issues[["row", "column", "severity", "reason"]].head(3)
+       row         column  severity              reason
+    0   11        consent  excluded          no_consent
+    1   54     birth_date   warning  missing_identifier
+    2   64  incident_date     error            bad_date
     """
 
     files: tuple[tuple[str, str, int], ...]
@@ -670,7 +768,23 @@ class ValidationReport:
 
     def per_file(self) -> pd.DataFrame:
         """One row per file: ``file, sheet, rows, kept`` and one column per exclusion reason (for
-        feedback to each agency)."""
+        feedback to each agency).
+
+        Returns
+        -------
+        DataFrame
+            A copy; safe to modify.
+
+        Examples
+        --------
+        >>> import gbvstats as gs
+        >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+        >>> report = gs.read_cases(files, schema="surveys/example/cases.toml", warn=False).report
+        >>> report.per_file()[["file", "rows", "kept", "no_consent"]]
+                                            file  rows  kept  no_consent
+        0  surveys/example/cases/police_2024.csv   143   139           2
+        1  surveys/example/cases/health_2024.csv   123   117           4
+        """
         if self.by_file is not None:
             return self.by_file.copy()
         return pd.DataFrame({"file": [f for f, _, _ in self.files], "sheet": [s for _, s, _ in self.files],
@@ -678,18 +792,45 @@ class ValidationReport:
 
     @property
     def excluded_total(self) -> int:
+        """Rows excluded for any reason (``rows_read - rows_kept``)."""
         return int(sum(n for _, n in self.excluded))
 
     @property
     def n_errors(self) -> int:
+        """Number of issues of severity ``error`` (each excludes its row)."""
         return int((self.issues["severity"] == "error").sum())
 
     @property
     def n_warnings(self) -> int:
+        """Number of issues of severity ``warning`` (the row is kept)."""
         return int((self.issues["severity"] == "warning").sum())
 
     def to_dict(self) -> dict:
-        """A JSON-ready summary (counts per file, column and reason; row numbers up to 10)."""
+        """A JSON-ready summary (counts per file, column and reason; row numbers up to 10).
+
+        Returns
+        -------
+        dict
+            ``files``, ``rows_read``, ``rows_kept``, ``excluded`` (reason -> rows), ``errors``,
+            ``warnings`` and ``issues``: one entry per file × column × severity × reason with
+            ``count``, the first ``rows`` and the ``fix``. No identifying value is included.
+
+        Examples
+        --------
+        >>> import json
+        >>> import gbvstats as gs
+        >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+        >>> report = gs.read_cases(files, schema="surveys/example/cases.toml", warn=False).report
+        >>> d = report.to_dict()
+        >>> d["errors"], d["warnings"], d["excluded"]["no_consent"]
+        (4, 55, 6)
+        >>> d["issues"][1]
+        {'file': 'surveys/example/cases/health_2024.csv', 'column': 'gbv_type', 'severity': 'error',
+        'reason': 'unknown_code', 'count': 1, 'rows': [57], 'fix': "correct the code, or add it to
+        the column's `codes` in the schema"}
+        >>> len(json.dumps(d)) > 0
+        True
+        """
         groups = []
         if len(self.issues):
             for (f, col, sev, reason), g in self.issues.groupby(["file", "column", "severity", "reason"], sort=True):
@@ -705,7 +846,33 @@ class ValidationReport:
         }
 
     def to_text(self) -> str:
-        """A readable report: totals, exclusions by reason, then each problem with rows and fix."""
+        """A readable report: totals, exclusions by reason, then each problem with rows and fix.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import gbvstats as gs
+        >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+        >>> report = gs.read_cases(files, schema="surveys/example/cases.toml", warn=False).report
+        >>> print(report.to_text())
+        Case records: 266 rows read from 2 file(s), 256 kept for statistics, 10 excluded.
+        Excluded rows by reason (each row counted once, under its first problem):
+          bad_date: 1
+          unknown_code: 2
+          incident_after_report: 1
+          no_consent: 6
+        Per file:
+                     file  rows  kept  bad_date  unknown_code  incident_after_report  no_consent
+          police_2024.csv   143   139         1             1                      0           2
+          health_2024.csv   123   117         0             1                      1           4
+        Problems (4 errors, 55 warnings):
+          excluded: surveys/example/cases/health_2024.csv, column 'consent': no_consent in rows 16, 88, 92, 122 (4 in all). Fix: none: the survivor did not consent, so the record is not used for statistics
+        ...
+          error: surveys/example/cases/police_2024.csv, column 'incident_date': bad_date in row 64. Fix: write the date in one of the schema's date_formats
+        """
         d = self.to_dict()
         lines = [f"Case records: {self.rows_read} rows read from {len(self.files)} file(s), "
                  f"{self.rows_kept} kept for statistics, {self.excluded_total} excluded."]
@@ -790,6 +957,26 @@ def validate_frames(frames: Sequence[tuple[str, str | None, pd.DataFrame]], sche
     The checking half of :func:`read_cases`, usable on frames from elsewhere. Returns the kept,
     typed records (identifying columns still present, for linkage) and the report.
     Raises :class:`DataError` listing every structural problem at once.
+
+    Parameters
+    ----------
+    frames : list of (label, sheet, DataFrame)
+        One entry per file: a label used in messages (e.g. the file name), the sheet name or
+        None, and the frame as read (text cells; headers may be schema aliases).
+    schema : CaseSchema
+        From :func:`load_schema`.
+
+    Returns
+    -------
+    records : DataFrame
+        The kept rows, typed (as :attr:`CaseRecords.records`).
+    report : ValidationReport
+        What was found and excluded.
+
+    Raises
+    ------
+    DataError
+        A required column is missing, an agency code is unknown, or another structural problem.
 
     Examples
     --------
@@ -1074,8 +1261,8 @@ def read_cases(files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         raise DataError("the case files cannot be read:\n  " + "\n  ".join(problems))
     records, report = _validate_tables(frames, sch)
     if warn and report.excluded_total:
-        warnings.warn(f"{report.excluded_total} of {report.rows_read} case rows excluded "
-                      f"({dict(report.excluded)}); see .report", ExclusionWarning, stacklevel=2)
+        _warn(f"{report.excluded_total} of {report.rows_read} case rows excluded "
+                      f"({dict(report.excluded)}); see .report", ExclusionWarning)
     return CaseRecords(records=records, schema=sch, report=report)
 
 
@@ -1114,7 +1301,30 @@ class CaseRecords:
     """Validated case records of several agencies (identifying fields still present: link, then drop).
 
     ``records`` holds the rows kept for statistics; ``report`` what was found and excluded.
-    The ``repr`` never shows a record.
+    The ``repr`` never shows a record. Made by :func:`read_cases`; the next step is
+    :meth:`link`, which drops the identifying fields.
+
+    Attributes
+    ----------
+    records : DataFrame
+        The kept rows: ``_file`` and ``_row`` (where each came from: 1-based data row) and one
+        column per schema column (codes as categoricals, dates parsed).
+    schema : CaseSchema
+    report : ValidationReport
+
+    Examples
+    --------
+    >>> import gbvstats as gs
+    >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+    >>> cases = gs.read_cases(files, schema="surveys/example/cases.toml", warn=False)
+    >>> cases
+    CaseRecords(256 records kept of 266 read; agencies={'SWC': 0, 'HOTLINE': 0, 'CHILD111': 0,
+    'POLICE': 139, 'HEALTH': 117, 'SAFEHOUSE': 0, 'LEGAL': 0, 'WU': 0}; excluded={'bad_date': 1,
+    'unknown_code': 2, 'incident_after_report': 1, 'no_consent': 6})
+    >>> cases.records["gbv_type"].value_counts().head(2).to_dict()
+    {'physical_assault': 101, 'psychological_abuse': 66}
+    >>> {"name", "birth_date", "commune"} <= set(cases.records.columns)  # until linked
+    True
     """
 
     records: pd.DataFrame
@@ -1335,6 +1545,38 @@ class Linked:
         review. Pseudonymous ids only.
     overlap : DataFrame
         Agency × agency: distinct survivors seen by both (diagonal: by the agency).
+    key_fields : tuple of str
+        The identifying fields the records were linked on (the fields themselves are gone).
+    schema : CaseSchema
+
+    Examples
+    --------
+    Police and health-facility records of 2024: 256 records are 232 incidents of 218 women,
+    28 of whom were seen by both agencies:
+
+    >>> import gbvstats as gs
+    >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+    >>> linked = gs.read_cases(files, schema="surveys/example/cases.toml",
+    ...                        warn=False).link(key=gs.keys.Key(b"k" * 32, "example"))
+    >>> linked
+    Linked(records=256, incidents=232, survivors=218, possible_matches=2, key_fields=['name',
+    'birth_date', 'commune'])
+    >>> linked.overlap.loc[["POLICE", "HEALTH"], ["POLICE", "HEALTH"]]
+            POLICE  HEALTH
+    agency
+    POLICE     135      28
+    HEALTH      28     111
+    >>> linked.survivors[["n_records", "n_incidents", "agencies", "key_complete"]].head(3)
+       n_records  n_incidents       agencies  key_complete
+    0          1            1         POLICE          True
+    1          2            1  POLICE;HEALTH          True
+    2          2            1  POLICE;HEALTH          True
+    >>> linked.possible_matches[["agree_on", "differs_on", "agencies_a", "agencies_b"]]
+              agree_on  differs_on agencies_a agencies_b
+    0  name+birth_date     commune     HEALTH     HEALTH
+    1     name+commune  birth_date     POLICE     HEALTH
+    >>> {"name", "birth_date", "commune"} & set(linked.records.columns)
+    set()
     """
 
     records: pd.DataFrame
@@ -1348,7 +1590,47 @@ class Linked:
     @classmethod
     def build(cls, records: pd.DataFrame, sc: np.ndarray, pairs: pd.DataFrame, schema: CaseSchema,
               fields: Sequence[str]) -> Linked:
-        """Assemble incidents, survivors and the overlap from linked records (``sc``: survivor codes)."""
+        """Assemble incidents, survivors and the overlap from linked records (``sc``: survivor codes).
+
+        :meth:`CaseRecords.link` calls this after keying; it can also rebuild the incident and
+        survivor tables from a subset of linked records (identifying fields are not needed).
+
+        Parameters
+        ----------
+        records : DataFrame
+            Linked records (as in :attr:`records`, without its ``incident`` column): ``survivor_id``
+            (categorical), ``agency`` (categorical), ``report_date``, ``incident_date``,
+            ``key_complete``, the code and service columns.
+        sc : numpy.ndarray of int
+            Survivor code of each record (equal codes: one survivor), e.g. the codes of
+            ``survivor_id``.
+        pairs : DataFrame
+            Possible matches as survivor codes: columns ``a``, ``b``, ``agree_on``, ``differs_on``.
+        schema : CaseSchema
+        fields : list of str
+            The key fields the records were linked on.
+
+        Returns
+        -------
+        Linked
+
+        Examples
+        --------
+        The police records alone, as that agency would count them:
+
+        >>> import pandas as pd
+        >>> import gbvstats as gs
+        >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+        >>> linked = gs.read_cases(files, schema="surveys/example/cases.toml",
+        ...                        warn=False).link(key=gs.keys.Key(b"k" * 32, "example"))
+        >>> rec = linked.records
+        >>> police = rec[rec["agency"] == "POLICE"].drop(columns="incident")
+        >>> no_pairs = pd.DataFrame({"a": [], "b": [], "agree_on": [], "differs_on": []})
+        >>> Linked.build(police, police["survivor_id"].cat.codes.to_numpy(), no_pairs,
+        ...              linked.schema, linked.key_fields)
+        Linked(records=139, incidents=139, survivors=135, possible_matches=0, key_fields=['name',
+        'birth_date', 'commune'])
+        """
         n = len(records)
         agencies = list(schema.agency_codes)
         a_code = np.asarray(records["agency"].cat.codes, dtype=np.int64)
@@ -1467,18 +1749,47 @@ class Linked:
     # ------------------------------------------------------------------ summaries
     @property
     def n_records(self) -> int:
+        """Number of linked records (valid, consented)."""
         return len(self.records)
 
     @property
     def n_incidents(self) -> int:
+        """Number of linked incidents (a survivor's records with the same incident date are one)."""
         return len(self.incidents)
 
     @property
     def n_survivors(self) -> int:
+        """Number of distinct survivors."""
         return len(self.survivors)
 
     def summary(self) -> str:
-        """Cases, incidents, distinct survivors, possible matches and the agency overlap, as text."""
+        """Cases, incidents, distinct survivors, possible matches and the agency overlap, as text.
+
+        Returns
+        -------
+        str
+            Counts only: no pseudonymous id and no record is shown.
+
+        Examples
+        --------
+        >>> import gbvstats as gs
+        >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+        >>> linked = gs.read_cases(files, schema="surveys/example/cases.toml",
+        ...                        warn=False).link(key=gs.keys.Key(b"k" * 32, "example"))
+        >>> print(linked.summary())
+        Linked on name, birth_date, commune (keyed HMAC-SHA256; identifying fields dropped).
+          records (consented, valid): 256
+          linked incidents:           232
+          distinct survivors:         218
+          survivors seen by 2+ agencies: 28
+          records with an incomplete key (own survivor): 3
+          possible matches for review: 2
+        Agency overlap (distinct survivors seen by both):
+        ...
+        POLICE       0        0         0     135      28          0      0   0
+        HEALTH       0        0         0      28     111          0      0   0
+        ...
+        """
         lines = [
             f"Linked on {', '.join(self.key_fields)} (keyed HMAC-SHA256; identifying fields dropped).",
             f"  records (consented, valid): {self.n_records}",
@@ -1783,6 +2094,45 @@ class CaseIndicator:
     ``status`` where the indicator splits by them), ``numerator``, ``denominator`` (empty for counts),
     ``value`` (the count, or numerator ÷ denominator), and ``ci_low``, ``ci_high`` when an interval
     was asked for (see ``note`` for what it means).
+
+    Made by :meth:`Linked.indicator`; :meth:`protected` gives the publishable version.
+
+    Attributes
+    ----------
+    name : str
+        The indicator (see :data:`INDICATORS`).
+    frame : DataFrame
+        The table described above.
+    by : tuple of str
+        The breakdown columns.
+    period : str or None
+        The reporting period (``"2024"``, ``"2024-Q3"``, ``"2024-03"``).
+    unit, numerator, denominator : str
+        What is counted (``incidents`` or ``survivors``) and the definitions, for footnotes.
+    ci, level : str or None, float or None
+        The interval method and level, when asked for.
+    note : str
+        What the interval means for case records (a census, not a sample).
+    min_frequency : int
+        Suppression threshold :meth:`protected` uses by default.
+    protection : ProtectedTable or None
+        Set by :meth:`protected`.
+
+    Examples
+    --------
+    >>> import gbvstats as gs
+    >>> files = ["surveys/example/cases/police_2024.csv", "surveys/example/cases/health_2024.csv"]
+    >>> linked = gs.read_cases(files, schema="surveys/example/cases.toml",
+    ...                        warn=False).link(key=gs.keys.Key(b"k" * 32, "example"))
+    >>> ind = linked.indicator("help_received", by=["province"], period="2024", ci="clopper-pearson")
+    >>> ind.unit, ind.denominator
+    ('incidents', 'incidents with at least one stated need')
+    >>> ind.frame.round(3)
+      province  numerator  denominator  value  ci_low  ci_high
+    0       92         29           31  0.935   0.786    0.992
+    1       42         43           46  0.935   0.821    0.986
+    2       49         73           80  0.912   0.828    0.964
+    3       91         38           46  0.826   0.686    0.922
     """
 
     name: str
@@ -1828,6 +2178,18 @@ class CaseIndicator:
         ``protection`` holds the :class:`~gbvstats.disclosure.tables.ProtectedTable` (all cells
         with margins, and the audit), or ``None`` when no cell was below the threshold (then
         nothing is suppressed and no solver runs).
+
+        Parameters
+        ----------
+        min_frequency : int, optional
+            Smallest publishable count; default the schema's ``min_frequency`` (10 in the example).
+        **options
+            Passed to :func:`~gbvstats.disclosure.tables.protect_table` (``protection``,
+            ``method``, ``cost``, ``max_rounds``, ``time_limit``).
+
+        Returns
+        -------
+        CaseIndicator
 
         Examples
         --------

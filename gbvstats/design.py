@@ -138,6 +138,7 @@ class Design:
     psu_names: tuple[str, ...] = ()
     fpc_names: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    substrata: tuple = ()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -145,7 +146,7 @@ class Design:
         cls,
         df: pd.DataFrame,
         weights: str,
-        strata: str | None = None,
+        strata: str | list[str] | None = None,
         psu: str | list[str] | None = None,
         fpc: str | list[str] | None = None,
         lonely_psu: LonelyPSU = "fail",
@@ -168,8 +169,9 @@ class Design:
             One row per respondent.
         weights : str
             Column of sampling weights (finite, >= 0; zero means out of every domain).
-        strata : str, optional
-            Stage-1 stratum column.
+        strata : str or list of str, optional
+            Stage-1 stratum column; a list gives strata at later stages too (R's
+            ``strata=~s1+s2``): stage-``k`` strata lie within each stage-``(k-1)`` unit.
         psu : str or list of str, optional
             Cluster column(s), one per stage, stage 1 first. ``None``: every row is a PSU.
         fpc : str or list of str, optional
@@ -213,6 +215,14 @@ class Design:
                 f"{format_rows(np.flatnonzero(bad))}; weights must be finite and >= 0"
             )
         notes: list[str] = []
+        strata_cols = _as_list(strata)
+        psu_cols = _as_list(psu)
+        if len(strata_cols) > 1 and len(strata_cols) > len(psu_cols):
+            raise SpecError(
+                f"strata names {len(strata_cols)} stages but psu names {len(psu_cols) or 1}; strata below "
+                "stage 1 need a cluster column for each of those stages (psu=[stage-1, stage-2, ...])"
+            )
+        strata = strata_cols[0] if strata_cols else None
 
         # ---- strata (with optional collapsing) --------------------------------
         if strata is not None:
@@ -234,29 +244,47 @@ class Design:
             h_labels = np.asarray([1])
 
         # ---- clusters per stage ------------------------------------------------
-        psu_cols = _as_list(psu)
+        # groups[i]: what stage-(i+1) units are sampled within -- stage-1 strata, then the previous
+        # stage's unit, or (strata below stage 1) the stratum within the previous stage's unit
         stage_codes: list[np.ndarray] = []
+        groups: list[np.ndarray] = [h_codes]
+        substrata: list[np.ndarray | None] = []
         parent = h_codes
+        from .variance import dense_codes
+
         for i, col in enumerate(psu_cols):
             c_codes, _ = _codes(_column(df, col, f"stage-{i + 1} cluster"), "cluster", col)
-            n_parent = int(parent.max()) + 1
-            # is every unit inside one parent (stratum or previous-stage unit)?
+            if i > 0:
+                # R relabels later stages within the previous stage's unit
+                prev = stage_codes[-1]
+                c_codes = dense_codes(prev * (int(c_codes.max()) + 1) + c_codes)[0]
+                if i < len(strata_cols):
+                    s_codes, _ = _codes(_column(df, strata_cols[i], f"stage-{i + 1} strata"), "strata", strata_cols[i])
+                    parent = dense_codes(prev * (int(s_codes.max()) + 1) + s_codes)[0]
+                    substrata.append(parent)
+                else:
+                    parent = prev
+                    substrata.append(None)
+                groups.append(parent)
+            # is every unit inside one parent (stratum, previous-stage unit, or stratum within it)?
             first_parent = np.empty(int(c_codes.max()) + 1, dtype=np.int64)
             first_parent[c_codes] = parent
             crosses = first_parent[c_codes] != parent
             if crosses.any():
-                if i == 0 and not nest:
+                if not nest:
+                    if i == 0:
+                        raise DesignError(
+                            f"PSU labels in column {col!r} repeat across strata ({format_rows(np.flatnonzero(crosses))}); "
+                            "if PSU numbers restart in every stratum pass nest=True (nest = true in a spec's [design]), "
+                            "otherwise fix the PSU codes"
+                        )
                     raise DesignError(
-                        f"PSU labels in column {col!r} repeat across strata ({format_rows(np.flatnonzero(crosses))}); "
-                        "if PSU numbers restart in every stratum pass nest=True, otherwise fix the PSU codes"
+                        f"stage-{i + 1} units in column {col!r} lie in more than one stage-{i + 1} stratum "
+                        f"(column {strata_cols[i]!r}) of the same stage-{i} unit ({format_rows(np.flatnonzero(crosses))}); "
+                        "if unit numbers restart in every stratum pass nest=True, otherwise fix the unit codes"
                     )
-                # R relabels later stages within the previous stage (and stage 1 with nest=TRUE)
-            if crosses.any() or i > 0:
-                from .variance import dense_codes
-
-                key = parent * (int(c_codes.max()) + 1) + c_codes
-                c_codes = dense_codes(key)[0]
-            del n_parent
+                # nest=True: units are relabelled within their stratum (R's nest=TRUE)
+                c_codes = dense_codes(parent * (int(c_codes.max()) + 1) + c_codes)[0]
             stage_codes.append(c_codes)
             parent = c_codes
         if not stage_codes:
@@ -269,12 +297,11 @@ class Design:
                 f"fpc names {len(fpc_cols)} stages but psu names {len(psu_cols) or 1}; give one fpc column per stage"
             )
         fpcs: list[np.ndarray | None] = []
-        group = h_codes
         for i, units in enumerate(stage_codes):
+            group = groups[i]
             if i >= len(fpc_cols):
                 # later stages without fpc: fully enumerated (R) when earlier fpc given
                 fpcs.append(None)
-                group = units
                 continue
             col = fpc_cols[i]
             f = pd.to_numeric(_column(df, col, "fpc"), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -306,7 +333,6 @@ class Design:
                     "fpc is the population count of units (or the sampling fraction)"
                 )
             fpcs.append(f)
-            group = units
         if not fpc_cols:
             fpcs = [None]
 
@@ -351,6 +377,7 @@ class Design:
             psu_names=tuple(psu_cols),
             fpc_names=tuple(fpc_cols),
             notes=tuple(notes),
+            substrata=tuple(substrata) if any(x is not None for x in substrata) else (),
         )
 
     # ------------------------------------------------------------------ summaries
@@ -391,55 +418,351 @@ class Design:
         return ", ".join(parts) + ")"
 
     def replace(self, **changes) -> "Design":
-        """A new design with some fields changed (``dataclasses.replace``)."""
+        """A new design with some fields changed (``dataclasses.replace``).
+
+        The design itself is never modified. Fields are not re-checked: to change the weights,
+        strata or PSU *columns*, build a new design with :meth:`from_frame`.
+
+        Parameters
+        ----------
+        **changes
+            Field names and their new values (e.g. ``weights=``, ``lonely_psu=``).
+
+        Returns
+        -------
+        Design
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"w": [1.0, 1.0, 2.0], "y": [1.0, 2.0, 3.0]})
+        >>> design = Design.from_frame(df, weights="w")
+        >>> doubled = design.replace(weights=design.weights * 2)
+        >>> doubled.weights.tolist(), design.weights.tolist()
+        ([2.0, 2.0, 4.0], [1.0, 1.0, 2.0])
+        >>> float(doubled.total("y").estimate[0]), float(design.total("y").estimate[0])
+        (18.0, 9.0)
+        """
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------------ estimators
-    def proportion(self, variable, where=None, by=None, ci="logit", level=0.95, rules=None):
-        """Proportion of a 0/1 variable in every domain; see :func:`gbvstats.estimate.proportion`."""
+    def proportion(self, variable, where=None, by=None, ci="logit", level=0.95, rules=None, category=None):
+        """Proportion of a 0/1 variable in every domain; see :func:`gbvstats.estimate.proportion`.
+
+        Parameters
+        ----------
+        variable : str
+            A 0/1 (or boolean) column; missing values are left out and counted in ``excluded``.
+        where : str or array of bool, optional
+            Restricts the domain (a ``DataFrame.eval`` expression or a mask); the other rows get
+            zero weight but stay in the design.
+        by : str or list of str, optional
+            One domain per combination of these columns' values.
+        ci : str, default "logit"
+            Interval method: ``logit``, ``xlogit``, ``korn-graubard`` (alias ``beta``),
+            ``korn-graubard-nchs``, ``wilson``, ``wald``, ``t``, ``clopper-pearson``, ``asin``,
+            ``likelihood``; see :mod:`gbvstats.intervals`.
+        level : float, default 0.95
+        rules : str, RuleSet or list of Rule, optional
+            Reliability rules for the ``flag`` column (default ``'nchs'``).
+        category : number or str, optional
+            Estimate the proportion in this category of ``variable`` (a code or its value label),
+            as R's ``svymean(~factor(x), na.rm=TRUE)`` does for each level; missing values are
+            counted in ``excluded``.
+
+        Returns
+        -------
+        gbvstats.estimate.Estimates
+
+        Examples
+        --------
+        Past-12-month intimate-partner violence among ever-partnered women, by province, in the
+        bundled synthetic survey (the universe ``ever_partnered == 1`` is set in its spec):
+
+        >>> import gbvstats as gs
+        >>> survey = gs.read_survey("surveys/example/community_2024.sav", spec="surveys/example/survey.toml")
+        >>> design = survey.design
+        >>> est = design.proportion("ipv_12m", by="province", ci="korn-graubard")
+        >>> est.frame[["province", "estimate", "se", "ci_low", "ci_high", "n", "flag"]].round(4)
+           province  estimate      se  ci_low  ci_high    n flag
+        0        42    0.2062  0.0141  0.1783   0.2363  628   ok
+        1        49    0.2022  0.0167  0.1693   0.2382  635   ok
+        2        91    0.1965  0.0170  0.1630   0.2335  678   ok
+        3        92    0.1553  0.0158  0.1246   0.1901  625   ok
+        >>> len(est), est.method
+        (4, 'korn-graubard')
+        """
         from .estimate import proportion
 
-        return proportion(self, variable, where=where, by=by, ci=ci, level=level, rules=rules)
+        return proportion(self, variable, where=where, by=by, ci=ci, level=level, rules=rules, category=category)
 
     def mean(self, variable, where=None, by=None, ci="t", level=0.95, rules=None):
-        """Mean of a variable in every domain; see :func:`gbvstats.estimate.mean`."""
+        """Mean of a variable in every domain; see :func:`gbvstats.estimate.mean`.
+
+        Parameters
+        ----------
+        variable : str
+            A numeric column; missing values are left out and counted in ``excluded``.
+        where, by, level
+            As for :meth:`proportion`.
+        ci : {"t", "wald"}, default "t"
+            Student-t interval on the domain's design degrees of freedom, or normal.
+        rules : str, RuleSet or list of Rule, optional
+            Reliability rules for the ``flag`` column (default ``'rse'``).
+
+        Returns
+        -------
+        gbvstats.estimate.Estimates
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> design.mean("children", by="urban").frame[["urban", "estimate", "se", "n"]].round(4)
+           urban  estimate      se  n
+        0  rural    1.6667  0.5241  5
+        1  urban    2.1333  0.4943  3
+        """
         from .estimate import mean
 
         return mean(self, variable, where=where, by=by, ci=ci, level=level, rules=rules)
 
     def total(self, variable, where=None, by=None, ci="t", level=0.95, rules=None):
-        """Population total of a variable in every domain; see :func:`gbvstats.estimate.total`."""
+        """Population total of a variable in every domain; see :func:`gbvstats.estimate.total`.
+
+        Parameters
+        ----------
+        variable : str
+            A numeric column (a 0/1 column gives the number of people with the attribute).
+        where, by, ci, level, rules
+            As for :meth:`mean`.
+
+        Returns
+        -------
+        gbvstats.estimate.Estimates
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> est = design.total("violence")
+        >>> float(est.estimate[0]), round(float(est.se[0]), 2), int(est.df[0])
+        (400.0, 181.11, 2)
+        """
         from .estimate import total
 
         return total(self, variable, where=where, by=by, ci=ci, level=level, rules=rules)
 
     def ratio(self, numerator, denominator, where=None, by=None, ci="t", level=0.95, rules=None):
-        """Ratio of two totals in every domain; see :func:`gbvstats.estimate.ratio`."""
+        """Ratio of two totals in every domain; see :func:`gbvstats.estimate.ratio`.
+
+        Parameters
+        ----------
+        numerator, denominator : str
+            Numeric columns; the estimate is ``sum(w y) / sum(w v)`` over the domain.
+        where, by, ci, level, rules
+            As for :meth:`mean`.
+
+        Returns
+        -------
+        gbvstats.estimate.Estimates
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> design.ratio("violence", "partnered").frame[["estimate", "se"]].round(4)
+           estimate      se
+        0    0.6061  0.2747
+        """
         from .estimate import ratio
 
         return ratio(self, numerator, denominator, where=where, by=by, ci=ci, level=level, rules=rules)
 
     # ------------------------------------------------------------------ delegates
     def to_replicate(self, method="JKn", **kw):
-        """Replicate-weight version of this design (see :mod:`gbvstats.replicate`)."""
+        """Replicate-weight version of this design (see :func:`gbvstats.replicate.to_replicate`).
+
+        Parameters
+        ----------
+        method : {"JK1", "JKn", "BRR", "Fay", "bootstrap"}, default "JKn"
+            As R's ``as.svrepdesign(type=)``.
+        **kw
+            ``rho`` (Fay), ``replicates`` and ``seed`` (bootstrap), ``mse``, ``compress``.
+
+        Returns
+        -------
+        Design
+            The same design carrying :class:`gbvstats.replicate.ReplicateWeights`; estimates
+            then use the replicate variance.
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> jk = design.to_replicate("JKn")
+        >>> jk.replicate
+        ReplicateWeights(method='JKn', replicates=4, rows=8, scale=1, mse=False, degf=2)
+        >>> round(float(jk.mean("children").se[0]), 4), round(float(design.mean("children").se[0]), 4)
+        (0.338, 0.3377)
+        """
         from .replicate import to_replicate
 
         return to_replicate(self, method, **kw)
 
     def poststratify(self, by, totals, **kw):
-        """Post-stratified design (see :mod:`gbvstats.calibrate`)."""
+        """Post-stratified design (see :func:`gbvstats.calibrate.poststratify`).
+
+        Parameters
+        ----------
+        by : str or list of str
+            Post-stratification column(s).
+        totals : dict, Series or DataFrame
+            Population count of every cell.
+        **kw
+            ``partial=True`` ignores cells with a total but no respondents.
+
+        Returns
+        -------
+        Design
+            Weights summing to the totals in every cell, with the step recorded in
+            ``calibration`` so that the variance credits it.
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> post = design.poststratify("urban", {"urban": 300, "rural": 500})
+        >>> post.calibration
+        (CalibrationStep(poststratify: post-stratified by urban (2 cells)),)
+        >>> post.data.assign(w=post.weights).groupby("urban")["w"].sum()
+        urban
+        rural    500.0
+        urban    300.0
+        Name: w, dtype: float64
+        """
         from .calibrate import poststratify
 
         return poststratify(self, by, totals, **kw)
 
     def rake(self, margins, **kw):
-        """Raked design (see :mod:`gbvstats.calibrate`)."""
+        """Raked design (see :func:`gbvstats.calibrate.rake`).
+
+        Parameters
+        ----------
+        margins : dict or list of pairs
+            ``{by: totals}``: each margin's column(s) and its population counts.
+        **kw
+            ``max_iter`` (default 10) and ``epsilon`` (default 1), as R's ``rake``.
+
+        Returns
+        -------
+        Design
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> raked = design.rake({"urban": {"urban": 300, "rural": 500},
+        ...                      "stratum": {1: 450, 2: 350}})
+        >>> raked.calibration
+        (CalibrationStep(rake: raked to margins urban × stratum),)
+        >>> w = raked.data.assign(w=raked.weights)
+        >>> w.groupby("urban")["w"].sum().round(1).to_dict()
+        {'rural': 500.0, 'urban': 300.0}
+        """
         from .calibrate import rake
 
         return rake(self, margins, **kw)
 
     def calibrate(self, formula_or_columns, totals, **kw):
-        """Linearly calibrated design (see :mod:`gbvstats.calibrate`)."""
+        """Calibrated design (see :func:`gbvstats.calibrate.calibrate`); linear (GREG) by default.
+
+        Parameters
+        ----------
+        formula_or_columns : str or list of str
+            One-sided formula (``"~ urban + children"``) or a list of columns (with an intercept).
+        totals : dict, Series or sequence
+            Population total of every model-matrix column, by name or in column order.
+        **kw
+            ``calfun`` (``"linear"``, ``"raking"``, ``"logit"``), ``bounds``, ``max_iter``,
+            ``epsilon``, ``force``.
+
+        Returns
+        -------
+        Design
+
+        Examples
+        --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+    ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+    ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+    ...     "urban": ["urban", "rural", "urban", "rural", "urban", "rural", "rural", "rural"],
+    ...     "violence": [1, 0, 0, 1, 0, 0, 1, 1],
+    ...     "children": [2, 1, 3, 0, 1, 2, 4, 2],
+    ...     "partnered": [1, 1, 1, 0, 1, 1, 1, 1],
+    ... })
+    >>> design = Design.from_frame(df, weights="weight", strata="stratum", psu="commune")
+        >>> cal = design.calibrate(["children"], {"(Intercept)": 800, "children": 1600})
+        >>> round(float(cal.weights.sum()), 6), round(float((cal.weights * df["children"]).sum()), 6)
+        (800.0, 1600.0)
+        """
         from .calibrate import calibrate
 
         return calibrate(self, formula_or_columns, totals, **kw)

@@ -32,11 +32,24 @@ __all__ = [
     "ExclusionWarning",
     "format_rows",
     "close_matches",
+    "warn",
 ]
 
 
 class GbvstatsError(Exception):
-    """Base class of every error gbvstats raises on purpose."""
+    """Base class of every error gbvstats raises on purpose.
+
+    Catch it to handle any gbvstats error while letting programming errors through.
+
+    Examples
+    --------
+    >>> import gbvstats as gs
+    >>> try:
+    ...     gs.read_survey("surveys/example/no_such_file.sav", spec="surveys/example/survey.toml")
+    ... except gs.GbvstatsError as exc:
+    ...     print(type(exc).__name__)
+    ReadError
+    """
 
 
 class SpecError(GbvstatsError, ValueError):
@@ -76,6 +89,31 @@ def format_rows(rows: Iterable[int], *, limit: int = 10, base: int = 1) -> str:
 
     ``rows`` are 0-based positions; they are shown ``base``-based (1 = the first data row),
     at most ``limit`` of them, with the total count.
+
+    Parameters
+    ----------
+    rows : iterable of int
+        0-based row positions, in the order they should be listed.
+    limit : int, default 10
+        Most row numbers shown; the total count is always given.
+    base : int, default 1
+        Number added to each position for display (1: the first data row is "row 1";
+        2: a spreadsheet row whose line 1 holds the header).
+
+    Returns
+    -------
+    str
+        ``"row 4 (1 in all)"``, ``"rows 1, 5 (2 in all)"`` or, above ``limit``,
+        ``"rows 1, 2, 3, … (25 in all)"``.
+
+    Examples
+    --------
+    >>> format_rows([3])
+    'row 4 (1 in all)'
+    >>> format_rows([0, 4, 9], base=2)
+    'rows 2, 6, 11 (3 in all)'
+    >>> format_rows(range(25), limit=3)
+    'rows 1, 2, 3, … (25 in all)'
     """
     rows = list(rows)
     n = len(rows)
@@ -86,7 +124,33 @@ def format_rows(rows: Iterable[int], *, limit: int = 10, base: int = 1) -> str:
 
 
 def close_matches(name: str, options: Sequence[str], n: int = 3) -> str:
-    """A ``"; did you mean 'a', 'b'?"`` suffix listing close matches of ``name`` (or '')."""
+    """A ``"; did you mean 'a', 'b'?"`` suffix listing close matches of ``name`` (or '').
+
+    Matching ignores case (:func:`difflib.get_close_matches`, cutoff 0.6), so a message can
+    append the result unconditionally.
+
+    Parameters
+    ----------
+    name : str
+        The unknown name the user gave.
+    options : sequence of str
+        The valid names.
+    n : int, default 3
+        Most suggestions listed.
+
+    Returns
+    -------
+    str
+        The suffix, or ``""`` when nothing is close.
+
+    Examples
+    --------
+    >>> columns = ["weight", "stratum", "commune", "province"]
+    >>> "no column 'Wieght'" + close_matches("Wieght", columns)
+    "no column 'Wieght'; did you mean 'weight'?"
+    >>> close_matches("age_group", columns)
+    ''
+    """
     import difflib
 
     options = [str(o) for o in options]
@@ -95,3 +159,37 @@ def close_matches(name: str, options: Sequence[str], n: int = 3) -> str:
     if not hits:
         return ""
     return "; did you mean " + ", ".join(repr(lowered[h]) for h in hits) + "?"
+
+
+def warn(message: str, category: type[Warning] = None) -> None:
+    """Issue a warning attributed to the caller's code, not to a line inside gbvstats.
+
+    The reported location is the first frame outside the ``gbvstats`` package, however deep the call
+    chain (``Survey.proportion`` → ``Design.proportion`` → ...), so ``warnings.filterwarnings`` by
+    module and the printed ``file:line`` point at the user's own call.
+
+    Parameters
+    ----------
+    message : str
+    category : Warning subclass, default GbvstatsWarning
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn("3 row(s) left out", ExclusionWarning)
+    >>> caught[0].category.__name__, str(caught[0].message)
+    ('ExclusionWarning', '3 row(s) left out')
+    >>> caught[0].filename.endswith("errors.py")
+    False
+    """
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category or GbvstatsWarning, stacklevel=level + 1)

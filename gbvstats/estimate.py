@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import warn as _warn
 from .errors import DataError, DesignError, ExclusionWarning, SpecError, close_matches, format_rows
-from .intervals import check_method, confidence_interval as _ci
-from .reliability import apply_rules, get_rules
+from .intervals import check_method, confidence_interval as _ci, korn_graubard_interval
+from .reliability import NCHS, apply_rules, get_rules
 from .variance import domain_sums, taylor_variance
 
 __all__ = ["Estimates", "proportion", "mean", "total", "ratio", "FRAME_COLUMNS"]
@@ -118,13 +119,13 @@ class Estimates:
     # ------------------------------------------------------------------ views
     @property
     def cv(self) -> np.ndarray:
-        """Coefficient of variation, se / |estimate|."""
+        """Coefficient of variation, se / |estimate| (``inf`` or ``nan`` where the estimate is 0)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.se / np.abs(self.estimate)
 
     @property
     def frame(self) -> pd.DataFrame:
-        """Tidy table: by-columns, then ``FRAME_COLUMNS``."""
+        """Tidy table: by-columns, then ``FRAME_COLUMNS`` (one row per domain; a new frame each time)."""
         out = self.labels.reset_index(drop=True).copy()
         cols = {
             "estimate": self.estimate,
@@ -173,9 +174,31 @@ class Estimates:
         """Forest plot of the domains (:func:`gbvstats.figures.forest_figure`; matplotlib is
         imported there, on first use). Keyword arguments go to ``forest_figure``.
 
+        The rows are the domains of the last ``by`` column (one row named after the variable when
+        there is no ``by``); the title defaults to the first line of ``repr``.
+
+        Parameters
+        ----------
+        **kwargs
+            ``reference``, ``reference_label``, ``group``, ``title``, ``xlabel``, ``hide_missing``.
+
         Returns
         -------
         matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gbvstats.design import Design
+        >>> df = pd.DataFrame({"w": [1., 2, 1, 2, 1, 1], "province": ["A", "A", "B", "B", "C", "C"],
+        ...                    "y": [0, 1, 1, 1, 0, 1]})
+        >>> est = Design.from_frame(df, weights="w").proportion("y", by="province")
+        >>> fig = est.plot(reference=0.5, reference_label="target")
+        >>> ax = fig.axes[0]
+        >>> [t.get_text() for t in ax.get_yticklabels()]
+        ['A', 'B', 'C']
+        >>> ax.get_title(loc="left")
+        "Estimates(proportion of 'y' by province; 3 domain(s); 95% CI by 'logit')"
         """
         from .figures import forest_figure
 
@@ -215,7 +238,7 @@ class Estimates:
 
 
 # ---------------------------------------------------------------------- public estimators
-def proportion(design, variable, where=None, by=None, ci="logit", level=0.95, rules=None) -> Estimates:
+def proportion(design, variable, where=None, by=None, ci="logit", level=0.95, rules=None, category=None) -> Estimates:
     """Proportion of a 0/1 variable in every domain.
 
     Parameters
@@ -229,15 +252,26 @@ def proportion(design, variable, where=None, by=None, ci="logit", level=0.95, ru
     by : str or list of str, optional
         One domain per combination of these columns' values.
     ci : str
-        ``logit`` (R's default), ``xlogit``, ``korn-graubard``, ``korn-graubard-nchs``, ``wilson``,
-        ``wald``, ``t``, ``clopper-pearson``.
+        ``logit`` (R's default), ``xlogit``, ``korn-graubard`` (alias ``beta``),
+        ``korn-graubard-nchs``, ``wilson``, ``wald``, ``t`` (alias ``mean``), ``clopper-pearson``,
+        ``asin``, ``likelihood``; see :mod:`gbvstats.intervals`.
     level : float
     rules : str or RuleSet or list of Rule, optional
         Reliability rules for ``flag`` (default ``'nchs'``).
+    category : optional
+        Proportion of ``variable == category`` among respondents with ``variable`` observed (one
+        category of a categorical variable, R's ``svymean(~factor(x), na.rm=TRUE)``); the variable
+        may then hold any codes or labels, and a category it never holds is an error.
 
     Returns
     -------
     Estimates
+
+    Notes
+    -----
+    The estimate is the ratio ``sum(w y) / sum(w)`` over the domain's members; its variance is
+    the Taylor (linearisation) variance of the scores ``w (y - p_d) / N_d`` (R ``svymean``,
+    ``svyby``), or the replicate variance for a replicate-weight design.
 
     Examples
     --------
@@ -246,12 +280,40 @@ def proportion(design, variable, where=None, by=None, ci="logit", level=0.95, ru
     >>> df = pd.DataFrame({"w": [1.0] * 4, "y": [0, 1, 1, 1]})
     >>> float(proportion(Design.from_frame(df, weights="w"), "y").estimate[0])
     0.75
+    >>> df["edu"] = ["none", "primary", None, "primary"]
+    >>> float(proportion(Design.from_frame(df, weights="w"), "edu", category="primary").estimate[0])
+    0.6666666666666666
     """
-    return _estimate(design, "proportion", variable, None, where, by, ci, level, rules)
+    return _estimate(design, "proportion", variable, None, where, by, ci, level, rules, category)
 
 
 def mean(design, variable, where=None, by=None, ci="t", level=0.95, rules=None) -> Estimates:
     """Mean of a numeric variable in every domain (``ci``: ``'t'`` or ``'wald'``).
+
+    Parameters
+    ----------
+    design : gbvstats.design.Design
+    variable : str
+        A numeric column; missing values are out of the domain and counted in ``excluded``.
+    where : str or array of bool, optional
+        Restricts the domain (a ``DataFrame.eval`` expression or a mask); rows stay in the design.
+    by : str or list of str, optional
+        One domain per combination of these columns' values.
+    ci : {"t", "wald"}, default "t"
+        Student-t on the domain's design degrees of freedom (R ``confint(svymean, df=degf)``), or
+        normal.
+    level : float
+    rules : str or RuleSet or list of Rule, optional
+        Reliability rules for ``flag`` (default ``'rse'``).
+
+    Returns
+    -------
+    Estimates
+
+    Notes
+    -----
+    ``ybar_d = sum(w y) / sum(w)`` over the domain; linearised scores ``w (y - ybar_d) / N_d``
+    (R ``svymean``).
 
     Examples
     --------
@@ -267,6 +329,28 @@ def mean(design, variable, where=None, by=None, ci="t", level=0.95, rules=None) 
 def total(design, variable, where=None, by=None, ci="t", level=0.95, rules=None) -> Estimates:
     """Population total of a numeric variable in every domain.
 
+    Parameters
+    ----------
+    design : gbvstats.design.Design
+    variable : str
+        A numeric column (a 0/1 column gives the number of people with the attribute).
+    where : str or array of bool, optional
+        Restricts the domain (a ``DataFrame.eval`` expression or a mask); rows stay in the design.
+    by : str or list of str, optional
+        One domain per combination of these columns' values.
+    ci : {"t", "wald"}, default "t"
+    level : float
+    rules : str or RuleSet or list of Rule, optional
+        Reliability rules for ``flag`` (default ``'rse'``).
+
+    Returns
+    -------
+    Estimates
+
+    Notes
+    -----
+    ``Y_d = sum(w y)`` over the domain; scores ``w y`` (R ``svytotal``).
+
     Examples
     --------
     >>> import pandas as pd
@@ -280,6 +364,29 @@ def total(design, variable, where=None, by=None, ci="t", level=0.95, rules=None)
 
 def ratio(design, numerator, denominator, where=None, by=None, ci="t", level=0.95, rules=None) -> Estimates:
     """Ratio of two population totals, ``sum(w y) / sum(w v)``, in every domain.
+
+    Parameters
+    ----------
+    design : gbvstats.design.Design
+    numerator, denominator : str
+        Numeric columns; rows missing either are out of the domain and counted in ``excluded``.
+    where : str or array of bool, optional
+        Restricts the domain (a ``DataFrame.eval`` expression or a mask); rows stay in the design.
+    by : str or list of str, optional
+        One domain per combination of these columns' values.
+    ci : {"t", "wald"}, default "t"
+    level : float
+    rules : str or RuleSet or list of Rule, optional
+        Reliability rules for ``flag`` (default ``'rse'``).
+
+    Returns
+    -------
+    Estimates
+        ``variable`` is ``"numerator/denominator"``.
+
+    Notes
+    -----
+    ``R_d = sum(w y) / sum(w v)``; scores ``w (y - R_d v) / V_d`` (R ``svyratio``).
 
     Examples
     --------
@@ -316,6 +423,25 @@ def _numeric(series: pd.Series, name: str) -> np.ndarray:
             )
         series = conv
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _category_indicator(series: pd.Series, name: str, category) -> tuple[np.ndarray, str]:
+    """1 where ``series == category``, 0 elsewhere, NaN where the series is missing."""
+    missing = series.isna().to_numpy()
+    hit = (series == category).fillna(False).to_numpy(dtype=bool)
+    if not hit.any():
+        values = pd.unique(series.dropna())
+        try:
+            values = sorted(values)
+        except TypeError:
+            pass
+        shown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in values[:12])
+        raise DataError(
+            f"column {name!r} never holds the category {category!r}; its values are: {shown}"
+            + (" …" if len(values) > 12 else "")
+            + close_matches(str(category), [str(v) for v in values])
+        )
+    return np.where(missing, np.nan, hit.astype(np.float64)), f"{name}=={category!r}"
 
 
 def _where_mask(data: pd.DataFrame, where) -> np.ndarray:
@@ -429,8 +555,15 @@ def _blank_empty(n, lo, hi):
 
 
 def _flags(est: "Estimates", rules, n):
+    lo, hi = est.ci_low, est.ci_high
+    if est.kind == "proportion" and rules is NCHS and not (
+            est.method == "korn-graubard-nchs" and est.level == 0.95):
+        # The NCHS standard judges a proportion by its 95% Korn-Graubard interval (n_eff capped at n),
+        # whatever interval is displayed: flags must not depend on the ci= chosen for the table.
+        lo, hi = korn_graubard_interval(est.estimate, est.se, est.df, est.n, 0.95, nchs=True)
+        lo, hi = _blank_empty(n, lo, hi)
     cols = {
-        "estimate": est.estimate, "se": est.se, "ci_low": est.ci_low, "ci_high": est.ci_high,
+        "estimate": est.estimate, "se": est.se, "ci_low": lo, "ci_high": hi,
         "level": np.full(len(est.estimate), est.level), "df": est.df, "deff": est.deff, "deff_wr": est.deff_wr,
         "cv": est.cv, "n": est.n, "n_eff": est.n_eff, "n_weighted": est.n_weighted,
     }
@@ -453,7 +586,7 @@ def _weighted_s2(v, w, d, D, n_d, W_d, mean_d):
         return ss / W_d * n_d / (n_d - 1)
 
 
-def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) -> Estimates:
+def _estimate(design, kind, variable, denominator, where, by, ci, level, rules, category=None) -> Estimates:
     method = check_method(ci, kind)
     if not 0.0 < float(level) < 1.0:
         raise SpecError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
@@ -470,9 +603,12 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
     D = len(labels)
     notes: list[str] = list(design.notes)
 
-    y = _numeric(_data_column(data, variable, "variable"), variable)
+    if category is None:
+        y = _numeric(_data_column(data, variable, "variable"), variable)
+        label = variable
+    else:
+        y, label = _category_indicator(_data_column(data, variable, "variable"), variable, category)
     observed = ~np.isnan(y)
-    label = variable
     if kind == "ratio":
         x = _numeric(_data_column(data, denominator, "denominator"), denominator)
         observed &= ~np.isnan(x)
@@ -501,10 +637,9 @@ def _estimate(design, kind, variable, denominator, where, by, ci, level, rules) 
         notes.append(
             f"{int(missing.sum())} row(s) in the domain(s) with {label!r} missing were left out (counted per domain in .excluded)"
         )
-        warnings.warn(
+        _warn(
             f"{int(missing.sum())} row(s) with {label!r} missing were left out of the estimate; see .excluded",
             ExclusionWarning,
-            stacklevel=3,
         )
 
     member = candidate & observed & (w > 0)

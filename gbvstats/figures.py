@@ -75,11 +75,61 @@ def _need(frame: pd.DataFrame, cols: list[str], what: str) -> None:
         raise SpecError(f"{what}: the frame has no column(s) {', '.join(map(repr, missing))}")
 
 
+_FEW = "* dưới 25 trường hợp, không công bố / fewer than 25 cases, not shown"
+_HIDDEN = "* không có ước lượng đủ tin cậy / no reliable estimate, not shown"
+
+
+def _few_cases(f: pd.DataFrame) -> np.ndarray:
+    """Rows known to rest on fewer than 25 unweighted cases (an ``n`` column); others lack an estimate
+    for another reason (suppressed as unreliable, or none), and the figure must not say otherwise."""
+    if "n" not in f.columns:
+        return np.zeros(len(f), bool)
+    n = pd.to_numeric(f["n"], errors="coerce").to_numpy(float)
+    return np.nan_to_num(n, nan=np.inf) < 25
+
+
 def progress_figure(frame: pd.DataFrame, *, label: str, title: str = "", xlabel: str = "Tỷ lệ / Percent"):
     """Each locality's estimate with its CI against its target, coloured by verdict.
 
     ``frame`` columns: ``label``, ``estimate``, ``ci_low``, ``ci_high``, ``target``, ``verdict``. Rows whose
     estimate is missing (suppressed or unreliable) are listed but not drawn.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per locality, top to bottom; e.g. ``gbvstats.assess(...).frame``. Verdicts
+        ``met``, ``not met`` and ``cannot tell`` are coloured; others are drawn in a neutral colour.
+    label : str
+        The column naming each row.
+    title, xlabel : str
+        Titles (bilingual by convention, ``"vi / en"``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Not attached to pyplot; save it with :func:`to_bytes`.
+
+    Raises
+    ------
+    SpecError
+        If a required column is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({
+    ...     "province": ["Hà Tĩnh", "Quảng Nam", "Kiên Giang", "Cần Thơ"],
+    ...     "estimate": [0.18, 0.55, None, 0.31], "ci_low": [0.13, 0.47, None, 0.24],
+    ...     "ci_high": [0.24, 0.63, None, 0.39], "target": [0.5, 0.5, 0.5, 0.5],
+    ...     "verdict": ["not met", "met", "no estimate", "cannot tell"], "n": [310, 254, 12, 249]})
+    >>> fig = progress_figure(frame, label="province", title="Help-seeking / Tìm kiếm trợ giúp")
+    >>> ax = fig.axes[0]
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['Hà Tĩnh', 'Quảng Nam', 'Kiên Giang', 'Cần Thơ']
+    >>> ax.get_legend_handles_labels()[1]
+    ['Chỉ tiêu / target', 'Đạt / met', 'Chưa đạt / not met', 'Chưa kết luận được / cannot tell yet']
+    >>> [t.get_text() for t in ax.texts]
+    ['* dưới 25 trường hợp, không công bố / fewer than 25 cases, not shown']
     """
     _need(frame, [label, "estimate", "ci_low", "ci_high", "target", "verdict"], "progress_figure")
     with _rc():
@@ -106,9 +156,10 @@ def progress_figure(frame: pd.DataFrame, *, label: str, title: str = "", xlabel:
         if mt.any():
             ax.scatter(tg[mt], y[mt], marker="|", s=420, linewidths=2.5, color="#222222", zorder=4,
                        label="Chỉ tiêu / target")
-        for yi, e in zip(y, est):
+        few = _few_cases(f)
+        for yi, e, small in zip(y, est, few):
             if np.isnan(e):
-                ax.text(0.01, yi, "* dưới 25 trường hợp, không công bố / fewer than 25 cases, not shown", va="center", fontsize=8, color="#666666")
+                ax.text(0.01, yi, _FEW if small else _HIDDEN, va="center", fontsize=8, color="#666666")
         ax.set_yticks(y, [str(s) for s in f[label]])
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.7, k - 0.3)
@@ -130,15 +181,67 @@ def forest_figure(frame: pd.DataFrame, *, label: str, group: str | None = None, 
     Rows with a missing estimate (fewer than 25 cases, or suppressed) are left out and counted under the
     axis (``hide_missing``), or shown as ``*`` without a number.
     ``reference`` draws a vertical line (e.g. the national estimate or the target).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Columns ``label``, ``estimate``, ``ci_low``, ``ci_high`` (an :attr:`Estimates.frame
+        <gbvstats.estimate.Estimates.frame>` works), sorted by ``group`` when one is given.
+    label : str
+        The column naming each row.
+    group : str, optional
+        Column whose changes start a new block (a line and the group's name at the right).
+    reference : float, optional
+        Where to draw the dashed vertical line; ``reference_label`` names it.
+    title, xlabel : str
+    hide_missing : bool, default True
+        Leave out rows without an estimate and say how many under the axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    SpecError
+        If a required column is missing.
+
+    See Also
+    --------
+    gbvstats.estimate.Estimates.plot : this figure for a set of estimates.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({
+    ...     "province": ["Hà Tĩnh", "Quảng Nam", "Kiên Giang", "Cần Thơ"],
+    ...     "estimate": [0.18, 0.55, None, 0.31], "ci_low": [0.13, 0.47, None, 0.24],
+    ...     "ci_high": [0.24, 0.63, None, 0.39], "target": [0.5, 0.5, 0.5, 0.5],
+    ...     "verdict": ["not met", "met", "no estimate", "cannot tell"], "n": [310, 254, 12, 249]})
+    >>> fig = forest_figure(frame, label="province", reference=0.3, reference_label="national")
+    >>> ax = fig.axes[0]
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['Hà Tĩnh', 'Quảng Nam', 'Cần Thơ']
+    >>> print(ax.get_xlabel())
+    Tỷ lệ / Percent
+    1 địa phương dưới 25 trường hợp không hiển thị
+    1 localities with fewer than 25 cases not shown
     """
     _need(frame, [label, "estimate", "ci_low", "ci_high"], "forest_figure")
     with _rc():
         f = frame.reset_index(drop=True)
-        hidden = int(pd.to_numeric(f["estimate"], errors="coerce").isna().sum())
+        missing = pd.to_numeric(f["estimate"], errors="coerce").isna().to_numpy()
+        hidden = int(missing.sum())
         if hide_missing and hidden:
-            f = f[pd.to_numeric(f["estimate"], errors="coerce").notna()].reset_index(drop=True)
-            xlabel = (xlabel + f"\n{hidden} địa phương dưới 25 trường hợp không hiển thị\n"
-                      f"{hidden} localities with fewer than 25 cases not shown")
+            small = int((missing & _few_cases(f)).sum())
+            other = hidden - small
+            if small:
+                xlabel += (f"\n{small} địa phương dưới 25 trường hợp không hiển thị\n"
+                           f"{small} localities with fewer than 25 cases not shown")
+            if other:
+                xlabel += (f"\n{other} địa phương không có ước lượng đủ tin cậy, không hiển thị\n"
+                           f"{other} localities without a reliable estimate not shown")
+            f = f[~missing].reset_index(drop=True)
         k = len(f)
         fig = _figure(7.5, 1.6 + 0.26 * max(k, 3))
         ax = fig.add_subplot()
@@ -186,6 +289,44 @@ def trend_figure(rounds: pd.DataFrame, projection=None, *, target: float | None 
     ``rounds`` columns: ``year``, ``estimate``, ``ci_low``, ``ci_high`` (and ``series`` to draw several
     localities). ``projection`` is a :class:`gbvstats.targets.Projection` (or a mapping series ->
     Projection).
+
+    Parameters
+    ----------
+    rounds : DataFrame
+        One row per survey round (and series).
+    projection : Projection or dict, optional
+        From :func:`gbvstats.targets.project`; its fitted curve, interval band and projected value
+        (a hollow diamond at the target year) are drawn.
+    target : float, optional
+        Drawn as a dashed horizontal line, labelled with ``target_year``.
+    target_year : int, optional
+    title, ylabel : str
+    series : str, optional
+        Column naming the series (one colour each).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    SpecError
+        If a required column is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from gbvstats.targets import project
+    >>> rounds = pd.DataFrame({"year": [2022, 2023, 2024], "estimate": [0.10, 0.12, 0.14],
+    ...                        "ci_low": [0.08, 0.10, 0.12], "ci_high": [0.12, 0.14, 0.16]})
+    >>> trend = project(rounds["year"], rounds["estimate"], [0.01, 0.01, 0.01], target_year=2026)
+    >>> fig = trend_figure(rounds, trend, target=0.2, target_year=2026,
+    ...                    title="Women who sought help / Phụ nữ tìm kiếm trợ giúp")
+    >>> ax = fig.axes[0]
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['2022', '2023', '2024', '2026']
+    >>> round(trend.projected, 3)
+    0.193
     """
     _need(rounds, ["year", "estimate", "ci_low", "ci_high"], "trend_figure")
     with _rc():
@@ -232,11 +373,54 @@ def trend_figure(rounds: pd.DataFrame, projection=None, *, target: float | None 
 
 
 def to_bytes(fig, fmt: str = "png", *, dpi: int = 150) -> bytes:
-    """The figure as PNG or SVG bytes with no timestamp or software metadata (deterministic)."""
+    """The figure as PNG or SVG bytes with no timestamp or software metadata (deterministic).
+
+    The same data and arguments give the same bytes, however often and in whatever order a figure is
+    saved (a copy is laid out and saved, never the caller's figure).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        From :func:`progress_figure`, :func:`forest_figure` or :func:`trend_figure`.
+    fmt : {"png", "svg"}, default "png"
+    dpi : int, default 150
+        Resolution of a PNG.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    SpecError
+        If ``fmt`` is not ``"png"`` or ``"svg"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from gbvstats.targets import project
+    >>> rounds = pd.DataFrame({"year": [2022, 2023, 2024], "estimate": [0.10, 0.12, 0.14],
+    ...                        "ci_low": [0.08, 0.10, 0.12], "ci_high": [0.12, 0.14, 0.16]})
+    >>> trend = project(rounds["year"], rounds["estimate"], [0.01, 0.01, 0.01], target_year=2026)
+    >>> png = to_bytes(trend_figure(rounds, trend, target=0.2, target_year=2026), dpi=50)
+    >>> png[1:4]
+    b'PNG'
+    >>> png == to_bytes(trend_figure(rounds, trend, target=0.2, target_year=2026), dpi=50)
+    True
+    >>> to_bytes(trend_figure(rounds), "pdf")
+    Traceback (most recent call last):
+    ...
+    gbvstats.errors.SpecError: fmt = 'pdf' is not one of 'png', 'svg'
+    """
     if fmt not in FORMATS:
         raise SpecError(f"fmt = {fmt!r} is not one of {', '.join(map(repr, FORMATS))}")
+    import pickle
+
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    # Save a copy: saving runs the layout engine on the figure it saves, so saving the caller's figure
+    # twice (PNG then SVG, as publish does) would give bytes that depend on what was saved before.
+    fig = pickle.loads(pickle.dumps(fig))
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}

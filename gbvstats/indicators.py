@@ -68,6 +68,25 @@ class Indicator:
         Default CI method, reliability rule set, which way is progress.
     label, numerator, denominator, note : mapping
         ``{"vi": ..., "en": ...}`` texts for headers and footnotes.
+    sdg : str
+        The SDG indicator it reports (``"5.2.1"``), or ``""``.
+    source : str
+        Where the definition came from: ``"bundled"`` or the path of the user's TOML file.
+
+    See Also
+    --------
+    catalogue, get : look indicators up.
+
+    Examples
+    --------
+    >>> ind = get("ipv_12m")
+    >>> ind
+    Indicator('ipv_12m', survey, proportion: 'Intimate-partner violence in the past 12 months (SDG
+    5.2.1)')
+    >>> ind.variable, ind.universe, ind.ci, ind.direction, ind.sdg
+    ('ipv_12m', 'ever_partnered == 1', 'logit', 'decrease', '5.2.1')
+    >>> ind.label["vi"]
+    'Bạo lực do chồng/bạn tình gây ra trong 12 tháng qua (SDG 5.2.1)'
     """
 
     id: str
@@ -91,15 +110,60 @@ class Indicator:
 
     @property
     def is_survey(self) -> bool:
+        """True for a survey estimate, False for an administrative count."""
         return self.kind == "survey"
 
     def text(self, what: str, lang: str = "en") -> str:
-        """A label text (``label``, ``numerator``, ``denominator``, ``note``) in ``lang`` (vi/en)."""
+        """A label text (``label``, ``numerator``, ``denominator``, ``note``) in ``lang`` (vi/en).
+
+        Parameters
+        ----------
+        what : {"label", "numerator", "denominator", "note"}
+            Which text.
+        lang : {"en", "vi"}
+            Language.
+
+        Returns
+        -------
+        str
+            The text, or ``""`` when the indicator has none in that language (e.g. no note).
+
+        Raises
+        ------
+        SpecError
+            If ``lang`` is not ``"vi"`` or ``"en"``.
+
+        Examples
+        --------
+        >>> ind = get("ipv_12m")
+        >>> ind.text("denominator")
+        'Ever-partnered women'
+        >>> ind.text("denominator", "vi")
+        'Phụ nữ từng có chồng/bạn tình'
+        """
         _check_choice("lang", lang, LANGUAGES)
         return dict(getattr(self, what)).get(lang, "")
 
     def definition(self, lang: str = "en") -> str:
-        """A one-paragraph definition for a footnote: numerator / denominator (+ note)."""
+        """A one-paragraph definition for a footnote: numerator / denominator (+ note).
+
+        Parameters
+        ----------
+        lang : {"en", "vi"}
+            Language of the text.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> get("ipv_12m").definition()
+        'Numerator: Ever-partnered women subjected to physical, sexual or psychological violence by
+        a current or former partner in the past 12 months. Denominator: Ever-partnered women.'
+        >>> get("ipv_12m").definition("vi")
+        'Tử số: ... Mẫu số: Phụ nữ từng có chồng/bạn tình.'
+        """
         _check_choice("lang", lang, LANGUAGES)
         if lang == "vi":
             out = f"Tử số: {self.numerator.get('vi', '')}. Mẫu số: {self.denominator.get('vi', '')}."
@@ -115,7 +179,47 @@ class Indicator:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """An immutable mapping of indicator id -> :class:`Indicator`."""
+    """An immutable mapping of indicator id -> :class:`Indicator`.
+
+    Made by :func:`catalogue`. ``catalogue()[id]`` raises a :class:`~gbvstats.errors.SpecError`
+    naming close matches when the id is unknown; ``in``, ``len`` and iteration (over ids) work as
+    for a dict.
+
+    Attributes
+    ----------
+    indicators : mapping
+        Indicator id -> :class:`Indicator` (read-only).
+
+    Examples
+    --------
+    >>> cat = catalogue()
+    >>> len(cat), "help_seeking_formal" in cat
+    (20, True)
+    >>> cat["ipv_12"]
+    Traceback (most recent call last):
+    ...
+    gbvstats.errors.SpecError: unknown indicator 'ipv_12'; did you mean 'ipv_12m', 'npsv_12m'?; ...
+
+    A project adds its own indicator (or replaces a bundled one) with a TOML file of the same
+    shape as ``gbvstats/data/indicators.toml``:
+
+    >>> import os, tempfile
+    >>> toml = '''
+    ... [indicators.hotline_calls]
+    ... kind = "administrative"
+    ... type = "count"
+    ... label = { vi = "Số cuộc gọi đường dây nóng", en = "Calls to the hotline" }
+    ... numerator = { vi = "Số cuộc gọi", en = "Calls received" }
+    ... denominator = { vi = "Không áp dụng", en = "Not applicable" }
+    ... '''
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "my_indicators.toml")
+    ...     with open(path, "w", encoding="utf-8") as fh:
+    ...         _ = fh.write(toml)
+    ...     mine = catalogue(extra=path)
+    >>> len(mine), mine["hotline_calls"].is_survey
+    (21, False)
+    """
 
     indicators: Mapping[str, Indicator]
 
@@ -139,6 +243,17 @@ class Catalogue:
         return len(self.indicators)
 
     def ids(self) -> list[str]:
+        """The indicator ids, in catalogue order.
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> catalogue().ids()[:4]
+        ['gbv_any_ever', 'gbv_any_12m', 'ipv_12m', 'npsv_12m']
+        """
         return list(self.indicators)
 
     def __repr__(self) -> str:
@@ -288,6 +403,22 @@ def catalogue(extra: str | Path | None = None) -> Catalogue:
 
 def get(indicator_id: str, extra: str | Path | None = None) -> Indicator:
     """One indicator from :func:`catalogue`.
+
+    Parameters
+    ----------
+    indicator_id : str
+        The indicator's id, e.g. ``"help_seeking"``.
+    extra : path, optional
+        A user TOML file extending the catalogue (see :func:`catalogue`).
+
+    Returns
+    -------
+    Indicator
+
+    Raises
+    ------
+    SpecError
+        If the id is unknown (the message names close matches).
 
     Examples
     --------

@@ -196,6 +196,27 @@ def _n_eff(p, se, n):
 def korn_graubard_interval(p, se, df, n, level=0.95, nchs=False):
     """Korn-Graubard (R ``svyciprop(method="beta")``); ``nchs=True`` caps n_eff at n.
 
+    Parameters
+    ----------
+    p, se, df, n : array-like
+        Estimate, standard error, design degrees of freedom and unweighted n per domain.
+    level : float, default 0.95
+    nchs : bool, default False
+        NCHS variant: ``n_eff`` capped at ``n``, and a one-sided interval at p = 0 or 1.
+
+    Returns
+    -------
+    (low, high) : tuple of numpy.ndarray
+
+    Notes
+    -----
+    The Clopper-Pearson interval for ``n* p`` successes in ``n*`` trials, with the effective
+    sample size ``n_eff = p (1 - p) / se^2`` adjusted for the design degrees of freedom,
+    ``n* = n_eff (t_{n-1, alpha/2} / t_{df, alpha/2})^2``. Korn E.L. and Graubard B.I. (1998),
+    Confidence intervals for proportions with small expected number of positive counts estimated
+    from survey data, *Survey Methodology* 24(2):193-201; Parker J.D. et al. (2017), NCHS Data
+    Presentation Standards for Proportions, Vital Health Stat 2(175).
+
     Examples
     --------
     >>> lo, hi = korn_graubard_interval(0.2, 0.05, 30, 100)
@@ -252,9 +273,25 @@ def clopper_pearson_interval(p, n, level=0.95):
 def confidence_interval(method, estimate, se, df, n, level=0.95, kind="proportion"):
     """Interval for every domain by ``method`` (see module docstring).
 
+    Parameters
+    ----------
+    method : str
+        One of :data:`CI_METHODS` or an alias (``beta``, ``mean``, ``kg``, ``z``).
+    estimate, se, df, n : array-like
+        Per domain: estimate, standard error, design degrees of freedom, unweighted n.
+    level : float, default 0.95
+    kind : {"proportion", "mean", "total", "ratio"}, default "proportion"
+        Methods using the binomial shape are refused for anything but a proportion.
+
     Returns
     -------
     (low, high) : tuple of numpy.ndarray
+
+    Raises
+    ------
+    SpecError
+        For an unknown method (with close matches), a proportion method for another kind of
+        estimate, or a level outside (0, 1).
 
     Examples
     --------

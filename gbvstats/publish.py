@@ -56,7 +56,50 @@ WHOLE_PROVINCE = {"vi": "Toàn tỉnh", "en": "Whole province"}
 
 @dataclass(frozen=True)
 class Plan:
-    """A parsed table plan. Paths are resolved relative to the plan's folder."""
+    """A parsed table plan. Paths are resolved relative to the plan's folder.
+
+    Made by :func:`load_plan` (the plan format is described in ``docs/publish.md``; the example
+    is ``surveys/example/plan.toml``).
+
+    Attributes
+    ----------
+    path : Path
+        The plan file.
+    title : mapping
+        ``{"vi": ..., "en": ...}`` title of the publication.
+    id : str
+        Publication id (default: the plan file's name).
+    formats, figure_formats : tuple of str
+        Table formats (``csv``, ``xlsx``, ``md``, ``html``) and figure formats (``png``, ``svg``).
+    level : float
+        Confidence level of every interval.
+    lang : {"vi", "en", "both"}
+        Language of headers and notes.
+    survey_spec : Path or None
+        The survey spec shared by all rounds.
+    rounds : mapping
+        Survey year -> data file.
+    current : int or None
+        The round the tables describe (default: the latest).
+    cases, cases_schema, cases_period, cases_key
+        Case-record files, their schema, the reporting period and the key source for linkage.
+    indicators_extra, targets_extra : Path or None
+        User TOML files extending the bundled indicators and targets.
+    tables, figures : tuple of mapping
+        The ``[[table]]`` and ``[[figure]]`` entries, as written.
+    response_rate : float
+        Expected response rate used by ``sample_size`` tables.
+
+    Examples
+    --------
+    >>> plan = load_plan("surveys/example/plan.toml")
+    >>> plan.id, plan.current, sorted(plan.rounds)
+    ('example_gbv_2024', 2024, [2022, 2023, 2024])
+    >>> [t["id"] for t in plan.tables][:3]
+    ['profile', 'prevalence', 'help_seeking']
+    >>> [p.name for p in plan.inputs][:3], len(plan.cases)
+    (['community_2022.sav', 'community_2023.sav', 'community_2024.sav'], 8)
+    """
 
     path: Path
     title: Mapping[str, str]
@@ -85,6 +128,7 @@ class Plan:
 
     @property
     def specs(self) -> list[Path]:
+        """Every specification file the plan reads (survey spec, case schema, extra indicators, targets)."""
         return [p for p in (self.survey_spec, self.cases_schema, self.indicators_extra, self.targets_extra) if p]
 
 
@@ -104,12 +148,31 @@ def _known(d: Mapping, allowed: set, where: str) -> None:
 def load_plan(path: str | Path) -> Plan:
     """Read and check a table plan.
 
+    Parameters
+    ----------
+    path : path-like
+        The plan TOML file. Paths inside it are relative to its folder.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    ReadError
+        If the file does not exist.
+    SpecError
+        Invalid TOML, an unknown key, format, language or table/figure type, a duplicate or
+        badly formed id, a table whose inputs are not given.
+
     Examples
     --------
     >>> from gbvstats.publish import load_plan
-    >>> plan = load_plan("surveys/example/plan.toml")          # doctest: +SKIP
-    >>> [t["id"] for t in plan.tables][:2]                     # doctest: +SKIP
+    >>> plan = load_plan("surveys/example/plan.toml")
+    >>> [t["id"] for t in plan.tables][:2]
     ['profile', 'prevalence']
+    >>> [p.name for p in plan.specs]
+    ['survey.toml', 'cases.toml']
     """
     path = Path(path)
     try:
@@ -198,7 +261,59 @@ def load_plan(path: str | Path) -> Plan:
 
 @dataclass(frozen=True)
 class PublishResult:
-    """What :func:`publish` wrote: ``out`` folder, ``files`` (relative path -> SHA-256), ``manifest``."""
+    """What :func:`publish` wrote: ``out`` folder, ``files`` (relative path -> SHA-256), ``manifest``.
+
+    Attributes
+    ----------
+    out : Path
+        The output folder.
+    files : mapping
+        Relative path -> SHA-256 (hex) of every file written, ``manifest.json`` included.
+    manifest : mapping
+        The parsed ``manifest.json``: the plan, inputs and specs with their SHA-256, the bundled
+        catalogues' hashes, package versions, parameters, notes and every output's hash.
+    warnings : tuple of str
+        Not filled by :func:`publish` at present (it is always empty): what the run noticed,
+        such as rows left out of an estimate, is in ``manifest["notes"]``.
+
+    Examples
+    --------
+    A one-table plan of our own, written to a temporary folder: the 2024 police records of the
+    example, incidents by province and type of violence:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> example = Path("surveys/example").resolve().as_posix()
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> plan = Path(tmp.name, "plan.toml")
+    >>> _ = plan.write_text(f'''
+    ... [publication]
+    ... id = "police_2024"
+    ... formats = ["csv", "md"]
+    ... lang = "en"
+    ...
+    ... [inputs]
+    ... cases = ["{example}/cases/police_2024.csv"]
+    ... cases_schema = "{example}/cases.toml"
+    ... cases_period = "2024"
+    ...
+    ... [[table]]
+    ... id = "cases_by_type"
+    ... type = "cases"
+    ... indicator = "cases_by_type"
+    ... by = "province"
+    ... split = "gbv_type"
+    ... min_frequency = 10
+    ... ''', encoding="utf-8")
+    >>> result = publish(plan, out=Path(tmp.name, "published"))
+    >>> sorted(result.files)
+    ['csv/cases_by_type.csv', 'manifest.json', 'md/cases_by_type.md', 'tables.md']
+    >>> result.manifest["parameters"]["cases_period"], [Path(i["path"]).name for i in result.manifest["inputs"]]
+    ('2024', ['police_2024.csv'])
+    >>> all(result.files[o["path"]] == o["sha256"] for o in result.manifest["outputs"])
+    True
+    >>> tmp.cleanup()
+    """
 
     out: Path
     files: Mapping[str, str]
@@ -212,7 +327,32 @@ class PublishResult:
 @dataclass(frozen=True)
 class CheckResult:
     """The outcome of :func:`check`: files ``changed``, ``missing`` (in the fresh run, absent from the
-    published folder) and ``extra`` (published but no longer produced). ``ok`` when all are empty."""
+    published folder) and ``extra`` (published but no longer produced). ``ok`` when all are empty.
+
+    Attributes
+    ----------
+    out : Path
+        The published folder that was checked.
+    changed, missing, extra : tuple of str
+        Relative paths, sorted.
+
+    See Also
+    --------
+    check : makes it (an example there runs a real check).
+
+    Examples
+    --------
+    What a failed check reports (the CLI prints this and exits 1):
+
+    >>> from pathlib import Path
+    >>> result = CheckResult(Path("published"), changed=("csv/formal_help.csv",), extra=("old.csv",))
+    >>> result.ok
+    False
+    >>> print(result.report())
+    published: outputs differ from a fresh run
+      changed: csv/formal_help.csv
+      extra:   old.csv (a fresh run no longer writes it)
+    """
 
     out: Path
     changed: tuple[str, ...] = ()
@@ -221,9 +361,25 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
+        """True when no file changed, is missing or is extra."""
         return not (self.changed or self.missing or self.extra)
 
     def report(self) -> str:
+        """The outcome as text: one line when identical, else one line per differing file.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> print(CheckResult(Path("published")).report())
+        published: every output is identical to a fresh run
+        >>> print(CheckResult(Path("published"), missing=("csv/new_table.csv",)).report())
+        published: outputs differ from a fresh run
+          missing: csv/new_table.csv (a fresh run writes it)
+        """
         if self.ok:
             return f"{self.out}: every output is identical to a fresh run"
         lines = [f"{self.out}: outputs differ from a fresh run"]
@@ -347,8 +503,10 @@ class _Context:
             if missing:
                 raise SpecError(f"indicator {ind.id!r} names source variable(s) {', '.join(missing)} that the "
                                 f"survey {self.plan.rounds[year]} does not have{close_matches(missing[0], list(map(str, data.columns)))}")
-            flags = np.column_stack([pd.to_numeric(data[c], errors="coerce").to_numpy(float) == 1 for c in ind.any_of])
-            anyv = flags.any(axis=1)
+            src = np.column_stack([pd.to_numeric(data[c], errors="coerce").to_numpy(float) for c in ind.any_of])
+            # three-valued "any", as the spec's any_of derivation: 1 if any source is 1; unknown if
+            # none is 1 but one is unknown ("don't know" could be a yes); 0 only when all are known
+            anyv = np.where((src == 1).any(axis=1), 1.0, np.where(np.isnan(src).any(axis=1), np.nan, 0.0))
             if ind.condition:
                 cond_raw = data.eval(ind.condition)
                 names = [c for c in data.columns if c in ind.condition]
@@ -356,9 +514,9 @@ class _Context:
                 for c in names:
                     unknown |= pd.isna(data[c]).to_numpy()
                 cond = cond_raw.fillna(False).to_numpy(bool)
-                values = np.where(unknown, np.nan, (cond & anyv).astype(float))
+                values = np.where(unknown, np.nan, np.where(cond, anyv, 0.0))
             else:
-                values = anyv.astype(float)
+                values = anyv
             self._add_column(year, name, values)
             return name
         if ind.variable not in data.columns:
@@ -399,8 +557,13 @@ class _Context:
         if geo == "all":
             for w in caught:
                 if issubclass(w.category, ExclusionWarning):
+                    message = str(w.message)
+                    if col.startswith("_"):  # an outcome built here: name what it is, not the work column
+                        what = (f"{ind.variable} = {code}" if code is not None
+                                else f"any of {', '.join(ind.any_of)}" if ind.any_of else ind.id)
+                        message = message.replace(repr(col), f"the outcome ({what})")
                     self.notes.append(f"round {year}, {ind.id}" + (f" [{code or item}]" if (code or item) else "")
-                                      + f": {w.message}")
+                                      + f": {message}")
         f = est.frame.copy()
         if geo == "all":
             try:
@@ -546,7 +709,10 @@ def _label_rows(f: pd.DataFrame, geo: str, lang: str) -> pd.DataFrame:
     whole = WHOLE_PROVINCE["vi"] + " / " + WHOLE_PROVINCE["en"] if lang == "both" else WHOLE_PROVINCE[lang]
     f["province_label"] = np.where(is_all, all_text, f["province_name"])
     if geo == "district":
-        f["district_label"] = np.where(is_all, "", np.where(is_prov, whole, f["district_name"]))
+        # the whole-sample row sits under the "All" group heading: label it, never leave it blank
+        everywhere = ("Toàn mẫu / Whole sample" if lang == "both"
+                      else {"vi": "Toàn mẫu", "en": "Whole sample"}[lang])
+        f["district_label"] = np.where(is_all, everywhere, np.where(is_prov, whole, f["district_name"]))
     return f
 
 
@@ -1159,7 +1325,68 @@ def _figure(ctx: _Context, spec: Mapping):
 # ============================================================================================ build
 
 def build(plan: Plan | str | Path, *, progress: bool = False, key: str | None = None) -> dict[str, bytes]:
-    """Every output of the plan, in memory: relative path -> bytes (``manifest.json`` included)."""
+    """Every output of the plan, in memory: relative path -> bytes (``manifest.json`` included).
+
+    Nothing is written: :func:`publish` and :func:`check` call this and write or compare.
+
+    Parameters
+    ----------
+    plan : path or Plan
+        The table plan.
+    progress : bool
+        Show a progress bar on stderr.
+    key : str, optional
+        Key source for case linkage (``"env:NAME"``, ``"file:PATH"``); overrides the plan's
+        ``cases_key``. Without either, ``$GBVSTATS_KEY`` is used if set, else a random key for
+        this run only (the counts do not depend on the key).
+
+    Returns
+    -------
+    dict
+        Relative output path -> file contents (bytes).
+
+    Raises
+    ------
+    ReadError
+        An input or specification file named in the plan does not exist.
+
+    Examples
+    --------
+    A one-table plan of our own, written to a temporary folder; it reads the example survey:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> example = Path("surveys/example").resolve().as_posix()
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> plan = Path(tmp.name, "plan.toml")
+    >>> _ = plan.write_text(f'''
+    ... [publication]
+    ... id = "formal_help_2024"
+    ... formats = ["csv", "md"]
+    ... lang = "en"
+    ...
+    ... [inputs]
+    ... survey_spec = "{example}/survey.toml"
+    ... rounds = {{ 2024 = "{example}/community_2024.sav" }}
+    ...
+    ... [[table]]
+    ... id = "formal_help"
+    ... type = "estimates"
+    ... indicator = "help_seeking_formal"
+    ... by = "province"
+    ... ''', encoding="utf-8")
+    >>> files = build(plan)
+    >>> sorted(files)
+    ['csv/formal_help.csv', 'manifest.json', 'md/formal_help.md', 'tables.md']
+    >>> print(files["csv/formal_help.csv"].decode("utf-8-sig"))
+    Province,Percent,95% CI,Unweighted n,Weighted n
+    All,...
+    Hà Tĩnh,14.9,10.8–19.7,278,23052
+    Quảng Nam,11.1,6.6–17.2,240,30818
+    Kiên Giang,14.5,10.8–18.8,248,24801
+    ...
+    >>> tmp.cleanup()
+    """
     from . import render
     from .indicators import catalogue
     from .targets import targets as all_targets
@@ -1273,6 +1500,74 @@ def publish(plan: Plan | str | Path, out: str | Path | None = None, *, check: bo
     Returns
     -------
     PublishResult, or CheckResult with ``check=True``
+
+    Raises
+    ------
+    SpecError
+        No ``out`` given, or the plan is invalid (see :func:`load_plan`).
+    ReadError
+        An input named in the plan does not exist.
+
+    See Also
+    --------
+    build : the outputs in memory, without writing.
+    check : compare a fresh run with a published folder.
+
+    Notes
+    -----
+    The outputs are written into a temporary folder beside ``out`` and swapped in with
+    ``os.replace`` only when all are written, so an interrupted run leaves the previous
+    publication untouched. The same inputs give byte-identical outputs.
+
+    Examples
+    --------
+    A one-table plan of our own, written to a temporary folder: the 2024 police records of the
+    example, incidents by province and type of violence:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> example = Path("surveys/example").resolve().as_posix()
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> plan = Path(tmp.name, "plan.toml")
+    >>> _ = plan.write_text(f'''
+    ... [publication]
+    ... id = "police_2024"
+    ... formats = ["csv", "md"]
+    ... lang = "en"
+    ...
+    ... [inputs]
+    ... cases = ["{example}/cases/police_2024.csv"]
+    ... cases_schema = "{example}/cases.toml"
+    ... cases_period = "2024"
+    ...
+    ... [[table]]
+    ... id = "cases_by_type"
+    ... type = "cases"
+    ... indicator = "cases_by_type"
+    ... by = "province"
+    ... split = "gbv_type"
+    ... min_frequency = 10
+    ... ''', encoding="utf-8")
+    >>> out = Path(tmp.name, "published")
+    >>> publish(plan, out=out)
+    PublishResult(4 files in ...published)
+
+    ``x`` and ``xx`` mark counts suppressed by disclosure control (fewer than 10 incidents, and
+    the cells that would give them away):
+
+    >>> print((out / "csv" / "cases_by_type.csv").read_text(encoding="utf-8-sig"))
+    Province,Total,Rape,Sexual assault,Physical assault,Forced marriage,"Denial of resources, opportunities or services",Psychological / emotional abuse
+    All,139,xx,16,55,x,15,35
+    Hà Tĩnh,36,x,x,14,x,x,x
+    Quảng Nam,47,x,x,14,x,x,14
+    Kiên Giang,33,x,0,15,x,x,x
+    Cần Thơ,23,0,x,12,x,x,x
+    <BLANKLINE>
+    >>> tmp.cleanup()
+
+    The example publication (``surveys/example/plan.toml``: eleven tables and three figures
+    from three survey rounds and eight agencies' case files) is published the same way,
+    ``publish("surveys/example/plan.toml", out="published")``.
     """
     if out is None:
         raise SpecError("publish needs out= (the folder to write, e.g. 'published')")
@@ -1302,6 +1597,67 @@ def check(plan: Plan | str | Path, out: str | Path, *, progress: bool = False, k
     """Regenerate the plan's outputs in a temporary folder and compare them, byte for byte, with ``out``.
 
     Returns a :class:`CheckResult` listing changed, missing and extra files (``.ok`` when none).
+
+    Parameters
+    ----------
+    plan : path or Plan
+        The table plan.
+    out : path
+        A folder written by :func:`publish`.
+    progress : bool
+        Show a progress bar on stderr.
+    key : str, optional
+        Key source for case linkage (outputs do not depend on it).
+
+    Returns
+    -------
+    CheckResult
+
+    Raises
+    ------
+    ReadError
+        If ``out`` is not a folder.
+
+    Examples
+    --------
+    A one-table plan of our own, written to a temporary folder: the 2024 police records of the
+    example, incidents by province and type of violence:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> example = Path("surveys/example").resolve().as_posix()
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> plan = Path(tmp.name, "plan.toml")
+    >>> _ = plan.write_text(f'''
+    ... [publication]
+    ... id = "police_2024"
+    ... formats = ["csv", "md"]
+    ... lang = "en"
+    ...
+    ... [inputs]
+    ... cases = ["{example}/cases/police_2024.csv"]
+    ... cases_schema = "{example}/cases.toml"
+    ... cases_period = "2024"
+    ...
+    ... [[table]]
+    ... id = "cases_by_type"
+    ... type = "cases"
+    ... indicator = "cases_by_type"
+    ... by = "province"
+    ... split = "gbv_type"
+    ... min_frequency = 10
+    ... ''', encoding="utf-8")
+    >>> out = Path(tmp.name, "published")
+    >>> _ = publish(plan, out=out)
+
+    Someone edits a published number by hand; the check finds it:
+
+    >>> csv = out / "csv" / "cases_by_type.csv"
+    >>> _ = csv.write_bytes(csv.read_bytes().replace(b"All,139", b"All,140"))
+    >>> result = check(plan, out)
+    >>> result.ok, result.changed
+    (False, ('csv/cases_by_type.csv',))
+    >>> tmp.cleanup()
     """
     out = Path(out)
     if not out.is_dir():

@@ -42,7 +42,22 @@ class FileMeta:
     variable_labels : name -> label as stored in the file (SPSS labels are the Vietnamese ones here)
     value_labels : name -> {code: label}
     missing_codes : name -> codes the file declares as user-missing (numbers, or ".a" ... for Stata/SAS)
+    missing_ranges : name -> ``(low, high)`` user-missing ranges (SPSS; a single code is ``(c, c)``)
     file_label, encoding : as stored
+
+    Examples
+    --------
+    :func:`read_raw` returns one with the raw frame (``survey.meta.file`` is the same object):
+
+    >>> frame, meta = read_raw("surveys/example/community_2024.sav")
+    >>> meta.format, meta.encoding
+    ('spss', 'UTF-8')
+    >>> meta.variable_labels["ever_partnered"]
+    'Đã từng có chồng/bạn tình'
+    >>> meta.value_labels["ever_partnered"]
+    {1.0: 'Có', 2.0: 'Không'}
+    >>> meta.missing_ranges["sought_help"]
+    ((8.0, 8.0), (9.0, 9.0), (0.0, 0.0))
     """
 
     path: str

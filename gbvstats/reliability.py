@@ -8,7 +8,8 @@ set fills the ``flag`` column with the most severe action that matched (``suppre
 
 Columns a condition may use: ``estimate, se, ci_low, ci_high, level, df, deff, deff_wr, cv, n,
 n_eff, n_weighted`` and the derived ``ci_width`` (high - low), ``rel_ci_width`` (width / estimate),
-``rel_ci_width_complement`` (width / (1 - estimate)) and ``rse`` (= cv).
+``rel_ci_width_complement`` (width / (1 - estimate)), ``rse`` (= cv) and ``n_eff_capped``
+(``min(n_eff, n)``).
 
 Built-in sets:
 
@@ -72,7 +73,36 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """An ordered set of rules with a name (shown in table footnotes)."""
+    """An ordered set of rules with a name (shown in table footnotes).
+
+    Every rule is evaluated; a row's flag is the most severe action among the rules that hold, so
+    the order only sets the order of the reasons.
+
+    Parameters
+    ----------
+    name : str
+    rules : tuple of Rule
+
+    See Also
+    --------
+    NCHS, DHS, RSE : the built-in sets (``rules="nchs"``, ``"dhs"``, ``"rse"``).
+
+    Examples
+    --------
+    A programme's own rule set, stricter on sample size than DHS:
+
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"estimate": [0.21, 0.18, 0.02], "se": [0.014, 0.06, 0.012],
+    ...                       "ci_low": [0.18, 0.09, 0.006], "ci_high": [0.24, 0.33, 0.06],
+    ...                       "df": [160, 12, 5], "n": [628, 40, 18], "n_eff": [540, 35, 15]})
+    >>> programme = RuleSet("programme", (
+    ...     Rule("small_n", "n < 50", "suppress", "fewer than 50 unweighted cases"),
+    ...     Rule("wide", "ci_width > 0.10", "review", "interval wider than 10 points")))
+    >>> apply_rules(table, programme).flags
+    ('ok', 'suppress', 'suppress')
+    >>> [rule.name for rule in DHS.rules]
+    ['dhs_lt25', 'dhs_25_49']
+    """
 
     name: str
     rules: tuple[Rule, ...]
@@ -80,7 +110,27 @@ class RuleSet:
 
 @dataclass(frozen=True)
 class Flags:
-    """Result of applying rules: one flag and the matching reasons per estimate."""
+    """Result of applying rules: one flag and the matching reasons per estimate.
+
+    Attributes
+    ----------
+    flags : tuple of str
+        Per row: ``'ok'``, ``'review'``, ``'parentheses'`` or ``'suppress'``.
+    reasons : tuple of tuple of str
+        Per row: the reason of every rule that held, in rule order.
+    rule_set : str
+        The name of the rule set applied.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"estimate": [0.21, 0.18, 0.02], "se": [0.014, 0.06, 0.012],
+    ...                       "ci_low": [0.18, 0.09, 0.006], "ci_high": [0.24, 0.33, 0.06],
+    ...                       "df": [160, 12, 5], "n": [628, 40, 18], "n_eff": [540, 35, 15]})
+    >>> flags = apply_rules(table, "dhs")
+    >>> flags
+    Flags(flags=('ok', 'parentheses', 'suppress'), reasons=((), ('based on 25-49 unweighted cases',), ('fewer than 25 unweighted cases',)), rule_set='DHS')
+    """
 
     flags: tuple[str, ...]
     reasons: tuple[tuple[str, ...], ...]
@@ -244,6 +294,39 @@ def apply_rules(frame, rules) -> Flags:
     -------
     Flags
         The most severe matching action per row (``'ok'`` if none) and the reasons.
+
+    Raises
+    ------
+    SpecError
+        If a condition names an unknown column (the message lists those available) or is not a
+        valid condition; if ``rules`` is an unknown set name.
+
+    Notes
+    -----
+    The conditions see the table's numeric columns plus ``ci_width``, ``rel_ci_width``,
+    ``rel_ci_width_complement``, ``rse`` and ``n_eff_capped``. NCHS: Parker J.D. et al. (2017),
+    *National Center for Health Statistics Data Presentation Standards for Proportions*, Vital
+    Health Stat 2(175).
+
+    Examples
+    --------
+    The estimates' own ``frame`` already carries a ``flag``; ``apply_rules`` judges any table with
+    the same columns:
+
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"estimate": [0.21, 0.18, 0.02], "se": [0.014, 0.06, 0.012],
+    ...                       "ci_low": [0.18, 0.09, 0.006], "ci_high": [0.24, 0.33, 0.06],
+    ...                       "df": [160, 12, 5], "n": [628, 40, 18], "n_eff": [540, 35, 15]})
+    >>> flags = apply_rules(table, "nchs")
+    >>> flags.flags
+    ('ok', 'suppress', 'suppress')
+    >>> for reason in flags.reasons[2]:
+    ...     print(reason)
+    effective sample size below 30
+    confidence interval wider than 130% of the estimate
+    fewer than 8 design degrees of freedom
+    >>> apply_rules(table, "rse").flags
+    ('ok', 'review', 'suppress')
     """
     rs = get_rules(rules)
     t = _derived(frame)

@@ -42,7 +42,40 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def to_csv(table: Table, lang: str = "both") -> bytes:
-    """The table body as CSV (UTF-8 with a byte-order mark so spreadsheet programs read Vietnamese)."""
+    """The table body as CSV (UTF-8 with a byte-order mark so spreadsheet programs read Vietnamese).
+
+    The cells are :meth:`Table.display`'s strings (marks included); the title and notes are not
+    part of a CSV file.
+
+    Parameters
+    ----------
+    table : Table
+    lang : {"vi", "en", "both"}, default "both"
+        Language of headers, cells and notes (``"both"``: ``"vi / en"``).
+
+    Returns
+    -------
+    bytes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from gbvstats.tables import Table, Column
+    >>> table = Table(
+    ...     "ipv_12m", {"vi": "Bạo lực do chồng/bạn tình", "en": "Intimate-partner violence"},
+    ...     pd.DataFrame({"province": ["Hà Tĩnh", "Kiên Giang"], "estimate": [0.206, 0.197], "n": [628, 40]}),
+    ...     (Column("province", {"vi": "Tỉnh", "en": "Province"}),
+    ...      Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
+    ...      Column("n", {"vi": "Số quan sát", "en": "Unweighted n"}, "count")))
+    >>> data = to_csv(table, "en")
+    >>> import codecs
+    >>> data.startswith(codecs.BOM_UTF8)
+    True
+    >>> print(data.decode("utf-8-sig"), end="")
+    Province,Percent,Unweighted n
+    Hà Tĩnh,20.6,628
+    Kiên Giang,(19.7),40
+    """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     shown = table.display(lang)
@@ -56,7 +89,40 @@ def _md_escape(s: str) -> str:
 
 
 def to_markdown(table: Table, lang: str = "both") -> str:
-    """The table as GitHub-flavoured Markdown with its title and footnotes."""
+    """The table as GitHub-flavoured Markdown with its title and footnotes.
+
+    Text columns are left-aligned, numbers right-aligned; a grouped table gets a bold row per group.
+
+    Parameters
+    ----------
+    table : Table
+    lang : {"vi", "en", "both"}, default "both"
+        Language of headers, cells and notes (``"both"``: ``"vi / en"``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from gbvstats.tables import Table, Column
+    >>> table = Table(
+    ...     "ipv_12m", {"vi": "Bạo lực do chồng/bạn tình", "en": "Intimate-partner violence"},
+    ...     pd.DataFrame({"province": ["Hà Tĩnh", "Kiên Giang"], "estimate": [0.206, 0.197], "n": [628, 40]}),
+    ...     (Column("province", {"vi": "Tỉnh", "en": "Province"}),
+    ...      Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
+    ...      Column("n", {"vi": "Số quan sát", "en": "Unweighted n"}, "count")))
+    >>> print(to_markdown(table, "en"), end="")
+    ### Intimate-partner violence
+    <BLANKLINE>
+    | Province | Percent | Unweighted n |
+    | --- | ---: | ---: |
+    | Hà Tĩnh | 20.6 | 628 |
+    | Kiên Giang | (19.7) | 40 |
+    <BLANKLINE>
+    - ( ) Estimate based on 25–49 unweighted cases: interpret with caution
+    """
     blocks = table.grouped(lang)
     shown, cols = blocks[0][1], blocks[0][2]
     lines = [f"### {_md_escape(table.title_text(lang))}", ""]
@@ -92,7 +158,51 @@ tbody th{font-weight:normal;text-align:left;background:none;white-space:nowrap}
 
 
 def to_html_fragment(table: Table, lang: str = "both") -> str:
-    """One table as an HTML ``<section>`` (title, table, footnotes)."""
+    """One table as an HTML ``<section>`` (title, table, footnotes).
+
+    Everything is HTML-escaped; the first column is a row header; number cells have class ``num``
+    and verdict cells ``v-met``, ``v-not-met`` or ``v-cannot-tell``. Notebooks show a table
+    through this function.
+
+    Parameters
+    ----------
+    table : Table
+    lang : {"vi", "en", "both"}, default "both"
+        Language of headers, cells and notes (``"both"``: ``"vi / en"``).
+
+    Returns
+    -------
+    str
+
+    See Also
+    --------
+    to_html : a standalone page with several tables.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from gbvstats.tables import Table, Column
+    >>> table = Table(
+    ...     "ipv_12m", {"vi": "Bạo lực do chồng/bạn tình", "en": "Intimate-partner violence"},
+    ...     pd.DataFrame({"province": ["Hà Tĩnh", "Kiên Giang"], "estimate": [0.206, 0.197], "n": [628, 40]}),
+    ...     (Column("province", {"vi": "Tỉnh", "en": "Province"}),
+    ...      Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
+    ...      Column("n", {"vi": "Số quan sát", "en": "Unweighted n"}, "count")))
+    >>> print(to_html_fragment(table, "en"))
+    <section id="ipv_12m">
+    <h2>Intimate-partner violence</h2>
+    <div class="scroll"><table>
+    <thead><tr>
+    <th scope="col">Province</th>
+    <th scope="col">Percent</th>
+    <th scope="col">Unweighted n</th>
+    </tr></thead><tbody>
+    <tr><th scope="row">Hà Tĩnh</th><td class="num">20.6</td><td class="num">628</td></tr>
+    <tr><th scope="row">Kiên Giang</th><td class="num">(19.7)</td><td class="num">40</td></tr>
+    </tbody></table></div>
+    <ol class="notes"><li>( ) Estimate based on 25–49 unweighted cases: interpret with caution</li></ol>
+    </section>
+    """
     blocks = table.grouped(lang)
     cols = blocks[0][2]
     e = html.escape
@@ -129,9 +239,48 @@ def to_html_fragment(table: Table, lang: str = "both") -> str:
 
 def to_html(tables: Sequence[Table], *, title: str = "gbvstats", lang: str = "both",
             figures: Sequence[tuple[str, str]] = (), intro: Sequence[str] = ()) -> str:
-    """A standalone HTML page with every table (and figures given as ``(src, caption)`` pairs)."""
+    """A standalone HTML page with every table (and figures given as ``(src, caption)`` pairs).
+
+    The page has its own CSS, a table of contents linking to each table, then the tables
+    (:func:`to_html_fragment`) and the figures. Nothing is fetched from the network.
+
+    Parameters
+    ----------
+    tables : sequence of Table
+    title : str, default "gbvstats"
+        Page title and heading.
+    lang : {"vi", "en", "both"}, default "both"
+        Language of headers, cells and notes (``"both"``: ``"vi / en"``).
+    figures : sequence of (str, str)
+        Image ``src`` (a relative path or a ``data:`` URI) and caption.
+    intro : sequence of str
+        Paragraphs shown under the heading.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from gbvstats.tables import Table, Column
+    >>> table = Table(
+    ...     "ipv_12m", {"vi": "Bạo lực do chồng/bạn tình", "en": "Intimate-partner violence"},
+    ...     pd.DataFrame({"province": ["Hà Tĩnh", "Kiên Giang"], "estimate": [0.206, 0.197], "n": [628, 40]}),
+    ...     (Column("province", {"vi": "Tỉnh", "en": "Province"}),
+    ...      Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
+    ...      Column("n", {"vi": "Số quan sát", "en": "Unweighted n"}, "count")))
+    >>> page = to_html([table], title="GBV statistics 2024", lang="en",
+    ...                figures=[("trend.png", "Trend, 2022–2024")])
+    >>> print(page[:15])
+    <!DOCTYPE html>
+    >>> "<title>GBV statistics 2024</title>" in page, page.count("<section")
+    (True, 1)
+    >>> '<figure><img src="trend.png" alt="Trend, 2022–2024">' in page
+    True
+    """
     e = html.escape
-    parts = ["<!DOCTYPE html>", '<html lang="vi">', "<head>", '<meta charset="utf-8">',
+    parts = ["<!DOCTYPE html>", f'<html lang="{"en" if lang == "en" else "vi"}">', "<head>", '<meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{e(title)}</title>", f"<style>\n{_CSS}\n</style>", "</head>", "<body>", f"<h1>{e(title)}</h1>"]
     parts += [f"<p>{e(p)}</p>" for p in intro]
@@ -164,6 +313,37 @@ def to_xlsx(tables: Sequence[Table], lang: str = "both") -> bytes:
     Numbers are written as the displayed text (marks included), so a suppressed value cannot be
     recovered from a cell's underlying value. The bytes are deterministic (fixed workbook dates and
     zip entry dates).
+
+    Parameters
+    ----------
+    tables : sequence of Table
+        One sheet each, named after ``Table.id`` (made valid and unique for Excel).
+    lang : {"vi", "en", "both"}, default "both"
+        Language of headers, cells and notes (``"both"``: ``"vi / en"``).
+
+    Returns
+    -------
+    bytes
+        The ``.xlsx`` file.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from gbvstats.tables import Table, Column
+    >>> table = Table(
+    ...     "ipv_12m", {"vi": "Bạo lực do chồng/bạn tình", "en": "Intimate-partner violence"},
+    ...     pd.DataFrame({"province": ["Hà Tĩnh", "Kiên Giang"], "estimate": [0.206, 0.197], "n": [628, 40]}),
+    ...     (Column("province", {"vi": "Tỉnh", "en": "Province"}),
+    ...      Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
+    ...      Column("n", {"vi": "Số quan sát", "en": "Unweighted n"}, "count")))
+    >>> data = to_xlsx([table], "en")
+    >>> data[:2], data == to_xlsx([table], "en")
+    (b'PK', True)
+    >>> import io
+    >>> from openpyxl import load_workbook
+    >>> sheet = load_workbook(io.BytesIO(data))["ipv_12m"]
+    >>> [[cell.value for cell in row] for row in sheet.iter_rows(max_row=4)]
+    [['Intimate-partner violence', None, None], ['Province', 'Percent', 'Unweighted n'], ['Hà Tĩnh', '20.6', '628'], ['Kiên Giang', '(19.7)', '40']]
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -230,6 +410,35 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
 
     An interrupted write never leaves a half-written file under the final name.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; missing parent folders are created.
+    data : bytes or str
+        ``str`` is written as UTF-8.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from gbvstats.tables import Table, Column
+    >>> table = Table(
+    ...     "ipv_12m", {"vi": "Bạo lực do chồng/bạn tình", "en": "Intimate-partner violence"},
+    ...     pd.DataFrame({"province": ["Hà Tĩnh", "Kiên Giang"], "estimate": [0.206, 0.197], "n": [628, 40]}),
+    ...     (Column("province", {"vi": "Tỉnh", "en": "Province"}),
+    ...      Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
+    ...      Column("n", {"vi": "Số quan sát", "en": "Unweighted n"}, "count")))
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = write_atomic(os.path.join(folder, "tables", "ipv_12m.md"), to_markdown(table, "en"))
+    ...     print(path.name, sorted(os.listdir(path.parent)))
+    ...     print(path.read_text(encoding="utf-8").splitlines()[0])
+    ipv_12m.md ['ipv_12m.md']
+    ### Intimate-partner violence
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .errors import warn as _warn
 from .errors import DataError, DesignError, GbvstatsWarning, SpecError, close_matches, format_rows
 
 __all__ = [
@@ -160,7 +161,29 @@ class ReplicateWeights:
         )
 
     def with_weights(self, weights: np.ndarray) -> ReplicateWeights:
-        """A copy with new replicate weights (after calibration); ``degf`` is recomputed."""
+        """A copy with new replicate weights (after calibration); ``degf`` is recomputed.
+
+        Parameters
+        ----------
+        weights : ndarray, shape (n, R)
+            The new combined replicate weights; ``scale``, ``rscales``, ``method``, ``rho`` and
+            ``mse`` are kept.
+
+        Returns
+        -------
+        ReplicateWeights
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rw = ReplicateWeights(np.array([[0., 2.], [2., 0.]]), scale=0.5, rscales=np.ones(2),
+        ...                       method="JK1")
+        >>> scaled = rw.with_weights(rw.weights * 1.5)
+        >>> scaled.weights.tolist(), scaled.degf
+        ([[0.0, 3.0], [3.0, 0.0]], 1)
+        >>> rw.with_weights(np.array([[0., 2.], [0., 2.]])).degf   # rank 1: degf 0
+        0
+        """
         return dataclasses.replace(self, weights=weights, degf=None)
 
 
@@ -810,25 +833,22 @@ def to_replicate(
         )
     popsize = _stage1_popsize(design, strata, psu)
     if popsize is not None and method in ("BRR", "Fay"):
-        warnings.warn(
+        _warn(
             "the finite population correction is dropped in BRR/Fay replicates (as R survey)",
             GbvstatsWarning,
-            stacklevel=2,
         )
         popsize = None
     if len(getattr(design, "calibration", ()) or ()) and getattr(design, "replicate", None) is None:
-        warnings.warn(
+        _warn(
             "replicates are made from the calibrated weights without re-calibrating each replicate "
             "(as R's as.svrepdesign); calibrate after to_replicate to credit the calibration",
             GbvstatsWarning,
-            stacklevel=2,
         )
     later_fpc = [f for f in tuple(getattr(design, "fpc", ()) or ())[1:] if f is not None]
     if later_fpc and method in ("JK1", "JKn", "bootstrap"):
-        warnings.warn(
+        _warn(
             "finite population corrections after the first stage are dropped in replicate weights (as R survey)",
             GbvstatsWarning,
-            stacklevel=2,
         )
     n_psu = np.unique(psu).size
     if method in ("JK1", "JKn") and n * n_psu > _MAX_CELLS:
@@ -994,7 +1014,7 @@ def make_replicate_weights_from_columns(
             raise SpecError(f"{source}: weight column {weights!r} not found" + close_matches(weights, list(map(str, data.columns))))
         w = data[weights].to_numpy(dtype=np.float64, na_value=np.nan)
     elif weights is None:
-        warnings.warn("no sampling weights given: equal probability assumed", GbvstatsWarning, stacklevel=2)
+        _warn("no sampling weights given: equal probability assumed", GbvstatsWarning)
         w = np.ones(rep.shape[0])
     else:
         w = np.asarray(weights, dtype=np.float64).reshape(-1)
@@ -1013,10 +1033,10 @@ def make_replicate_weights_from_columns(
     if replicate_method == "Fay" and rho is None:
         raise SpecError("replicate_method='Fay' needs rho, the Fay coefficient used to make the weights")
     if replicate_method in ("JK1", "JKn", "other") and rho is not None:
-        warnings.warn(f"rho is not used by {replicate_method}: ignored", GbvstatsWarning, stacklevel=2)
+        _warn(f"rho is not used by {replicate_method}: ignored", GbvstatsWarning)
     if replicate_method == "BRR":
         if scale is not None:
-            warnings.warn("replicate_method='BRR' does not use scale=; 1/R is used", GbvstatsWarning, stacklevel=2)
+            _warn("replicate_method='BRR' does not use scale=; 1/R is used", GbvstatsWarning)
         scale = 1.0 / nrep
     elif replicate_method == "Fay":
         scale = 1.0 / (nrep * (1 - float(rho)) ** 2)
@@ -1026,23 +1046,22 @@ def make_replicate_weights_from_columns(
     elif replicate_method == "JK1" and scale is None:
         if not combined_weights:
             scale = 1.0 / float(np.max(rep[:, 0]))
-            warnings.warn("scale (n-1)/n not given: guessed from the weights", GbvstatsWarning, stacklevel=2)
+            _warn("scale (n-1)/n not given: guessed from the weights", GbvstatsWarning)
         else:
             scale = (nrep - 1) / nrep
-            warnings.warn(
-                "scale (n-1)/n not given: guessing n = number of replicates", GbvstatsWarning, stacklevel=2
-            )
+            _warn(
+                "scale (n-1)/n not given: guessing n = number of replicates", GbvstatsWarning)
     elif replicate_method == "JKn" and rs_arr is None:
         if not combined_weights:
             rs_arr = 1.0 / np.max(rep, axis=0)
-            warnings.warn("rscales (n-1)/n not given: guessed from the weights", GbvstatsWarning, stacklevel=2)
+            _warn("rscales (n-1)/n not given: guessed from the weights", GbvstatsWarning)
         else:
             raise SpecError(
                 "replicate_method='JKn' with combined weights needs rscales ((n_h-1)/n_h for each "
                 "replicate's stratum)"
             )
     elif replicate_method == "other" and (scale is None or rs_arr is None):
-        warnings.warn("scale or rscales not given for 'other' replicates: set to 1", GbvstatsWarning, stacklevel=2)
+        _warn("scale or rscales not given for 'other' replicates: set to 1", GbvstatsWarning)
     if scale is None:
         scale = 1.0
     if rs_arr is None:

@@ -67,12 +67,38 @@ _KEYWORDS = {"and", "or", "not", "in", "True", "False", "None", "isna", "notna",
 
 @dataclass(frozen=True)
 class Labels:
-    """A label in Vietnamese and English; ``get(lang)`` falls back to the other language."""
+    """A label in Vietnamese and English; ``get(lang)`` falls back to the other language.
+
+    In a spec a label is ``{ vi = "...", en = "..." }`` or a plain string (Vietnamese). An empty
+    ``Labels()`` is false.
+
+    Examples
+    --------
+    >>> yes = Labels(vi="Có", en="Yes")
+    >>> yes.get(), yes.get("en")
+    ('Có', 'Yes')
+    >>> bool(Labels()), bool(Labels(en="Yes"))
+    (False, True)
+    """
 
     vi: str = ""
     en: str = ""
 
     def get(self, lang: str = "vi") -> str:
+        """The label in ``lang`` (``"vi"`` or ``"en"``), else in the other language, else ``""``.
+
+        Raises
+        ------
+        SpecError
+            If ``lang`` is not ``"vi"`` or ``"en"``.
+
+        Examples
+        --------
+        >>> Labels(vi="Tỉnh/thành phố", en="Province").get("en")
+        'Province'
+        >>> Labels(vi="Có").get("en")
+        'Có'
+        """
         if lang not in ("vi", "en"):
             raise SpecError(f"language {lang!r} is not one of 'vi', 'en'")
         first, other = (self.vi, self.en) if lang == "vi" else (self.en, self.vi)
@@ -84,22 +110,59 @@ class Labels:
 
 @dataclass(frozen=True)
 class DesignSpec:
-    """The survey design variables (names of columns)."""
+    """The survey design variables (names of columns): the spec's ``[design]`` table.
+
+    Attributes
+    ----------
+    weights, strata : str or None
+    psu, fpc : tuple of str
+        One column per sampling stage, stage 1 first.
+    lonely_psu : str
+        Policy for strata with one PSU (see :class:`gbvstats.design.Design`).
+
+    Examples
+    --------
+    >>> from gbvstats.spec import load_spec
+    >>> spec = load_spec("surveys/example/survey.toml")
+    >>> spec.design
+    DesignSpec(weights='weight', strata='stratum', psu=('commune',), fpc=(), lonely_psu='fail')
+    """
 
     weights: str | None = None
     strata: str | None = None
     psu: tuple[str, ...] = ()
     fpc: tuple[str, ...] = ()
     lonely_psu: LonelyPsu = "fail"
+    nest: bool = False
 
     def columns(self) -> tuple[str, ...]:
+        """Every design column named: weights, strata, PSUs per stage, then fpc per stage.
+
+        Examples
+        --------
+        >>> DesignSpec(weights="weight", strata="stratum", psu=("commune", "household")).columns()
+        ('weight', 'stratum', 'commune', 'household')
+        """
         cols = [c for c in (self.weights, self.strata) if c]
         return tuple(cols) + self.psu + self.fpc
 
 
 @dataclass(frozen=True)
 class VariableSpec:
-    """Metadata for a raw (or derived) variable: labels and the codes it may take."""
+    """Metadata for a raw (or derived) variable: labels and the codes it may take.
+
+    From a ``[variables.NAME]`` table. ``values`` maps each valid code to its labels; with
+    ``check_labels`` (``check = "labels"``, the default) codes outside them fail the
+    ``codes_outside_labels`` check.
+
+    Examples
+    --------
+    >>> from gbvstats.spec import load_spec
+    >>> spec = load_spec("surveys/example/survey.toml")
+    >>> urban = spec.variables["urban"]
+    >>> urban.label.get("en"), {code: lab.get("en") for code, lab in urban.values.items()}
+    ('Urban/rural', {1.0: 'Urban', 2.0: 'Rural'})
+    """
 
     name: str
     label: Labels = Labels()
@@ -119,6 +182,16 @@ class DerivedSpec:
     ``categorical``: the first of ``categories`` (code -> condition) whose condition holds, else missing.
     For every type: ``when`` (for any_of) is a condition that must also hold for a 1 (else 0);
     ``universe`` is who the variable is defined for (missing outside it).
+
+    Examples
+    --------
+    From ``[derived.sought_help_formal]`` in the example spec:
+
+    >>> from gbvstats.spec import load_spec
+    >>> spec = load_spec("surveys/example/survey.toml")
+    >>> formal = spec.derived["sought_help_formal"]
+    >>> formal.type, formal.sources[:2], formal.when, formal.universe
+    ('any_of', ('src_police', 'src_health'), 'sought_help_any == 1', 'gbv_any_ever == 1')
     """
 
     name: str
@@ -137,7 +210,23 @@ class DerivedSpec:
     note: Labels = Labels()
 
     def depends_on(self) -> set[str]:
-        """Names this definition reads (raw or derived variables)."""
+        """Names this definition reads (raw or derived variables).
+
+        Taken from ``source``, ``sources`` and the names in ``when``, ``universe`` and the
+        ``categories`` conditions.
+
+        Returns
+        -------
+        set of str
+
+        Examples
+        --------
+        >>> spec = parse_spec({"derived": {"ipv_12m": {
+        ...     "type": "any_of", "sources": ["ipv_phys_12m", "ipv_sex_12m"],
+        ...     "universe": "ever_partnered == 1"}}})
+        >>> sorted(spec.derived["ipv_12m"].depends_on())
+        ['ever_partnered', 'ipv_phys_12m', 'ipv_sex_12m']
+        """
         names: set[str] = set()
         if self.source:
             names.add(self.source)
@@ -149,7 +238,18 @@ class DerivedSpec:
 
 @dataclass(frozen=True)
 class SkipRule:
-    """Questions ``ask`` are only asked when ``when`` holds; ``not_asked`` codes mark the skip."""
+    """Questions ``ask`` are only asked when ``when`` holds; ``not_asked`` codes mark the skip.
+
+    From a ``[[skip]]`` table. A respondent outside ``when`` should hold a ``not_asked`` code
+    (or nothing) in every ``ask`` question; the ``skip_pattern`` check acts on breaches.
+
+    Examples
+    --------
+    >>> from gbvstats.spec import load_spec
+    >>> spec = load_spec("surveys/example/survey.toml")
+    >>> spec.skip[1]
+    SkipRule(ask=('ipv_phys_12m',), when='ipv_phys_ever == 1', not_asked=(0.0,))
+    """
 
     ask: tuple[str, ...]
     when: str
@@ -158,13 +258,44 @@ class SkipRule:
 
 @dataclass(frozen=True)
 class ChecksSpec:
-    """What to do when a data check fails: ``raise`` (default) or ``report`` (or ``set_missing``)."""
+    """What to do when a data check fails: ``raise`` (default) or ``report`` (or ``set_missing``).
+
+    ``report`` keeps the data and lists the failure in ``survey.describe().issues`` (with an
+    :class:`~gbvstats.errors.ExclusionWarning`); ``set_missing`` sets the offending values to
+    missing and counts them in the exclusions. ``duplicate_ids`` cannot be ``set_missing``.
+
+    Examples
+    --------
+    >>> ChecksSpec()
+    ChecksSpec(codes_outside_labels='raise', duplicate_ids='raise', skip_pattern='raise')
+    """
 
     codes_outside_labels: CheckAction = "raise"
     duplicate_ids: CheckAction = "raise"
     skip_pattern: CheckAction = "raise"
 
     def with_overrides(self, overrides: Mapping[str, str] | None) -> "ChecksSpec":
+        """A copy with some checks' actions replaced (e.g. ``read_survey(..., checks=...)``).
+
+        Parameters
+        ----------
+        overrides : mapping or None
+            check name -> action; ``None`` or empty returns ``self``.
+
+        Raises
+        ------
+        SpecError
+            For an unknown check (with close matches) or an action the check does not allow.
+
+        Examples
+        --------
+        >>> ChecksSpec().with_overrides({"skip_pattern": "report"})
+        ChecksSpec(codes_outside_labels='raise', duplicate_ids='raise', skip_pattern='report')
+        >>> ChecksSpec().with_overrides({"skip_patern": "report"})
+        Traceback (most recent call last):
+        ...
+        gbvstats.errors.SpecError: unknown check 'skip_patern'; checks are codes_outside_labels, duplicate_ids, skip_pattern; did you mean 'skip_pattern'?
+        """
         if not overrides:
             return self
         from dataclasses import replace
@@ -186,6 +317,15 @@ class Hierarchy:
     ``bands``: each level is a tuple of break points (left-closed intervals), e.g. ages
     ``(15, 20, 25, ...)`` then ``(15, 25, 35, ...)``. ``levels``: each level is the name of a coarser
     column that replaces the variable (commune -> district -> province).
+
+    Examples
+    --------
+    >>> from gbvstats.spec import load_spec
+    >>> spec = load_spec("surveys/example/survey.toml")
+    >>> spec.disclosure.hierarchies["commune"]
+    Hierarchy(variable='commune', kind='levels', levels=('district', 'province'))
+    >>> spec.disclosure.hierarchies["age"].levels[-1]
+    (15.0, 35.0, 50.0, 65.0)
     """
 
     variable: str
@@ -195,7 +335,33 @@ class Hierarchy:
 
 @dataclass(frozen=True)
 class DisclosureSpec:
-    """Disclosure-control roles of the variables."""
+    """Disclosure-control roles of the variables: the spec's ``[disclosure]`` table.
+
+    Attributes
+    ----------
+    identifiers : tuple of str
+        Direct identifiers (names, phone numbers): never reach an output.
+    pseudonymise : tuple of str
+        Ids replaced by keyed HMAC pseudonyms (:mod:`gbvstats.keys`).
+    quasi_identifiers : tuple of str
+        Variables an intruder could match on (k-anonymity is checked on them).
+    sensitive : tuple of str
+        Variables l-diversity is checked on.
+    importance : tuple of str
+        Quasi-identifiers, most important first: local suppression gives up the last first.
+    k, l : int
+        Required k-anonymity and l-diversity.
+    hierarchies : dict of str to Hierarchy
+        Global-recoding hierarchies by variable.
+
+    Examples
+    --------
+    >>> from gbvstats.spec import load_spec
+    >>> spec = load_spec("surveys/example/survey.toml")
+    >>> d = spec.disclosure
+    >>> d.identifiers, d.k, d.l
+    (('full_name', 'phone', 'birth_date'), 3, 2)
+    """
 
     identifiers: tuple[str, ...] = ()
     pseudonymise: tuple[str, ...] = ()
@@ -245,7 +411,23 @@ class FileSpec:
 
 @dataclass(frozen=True)
 class SurveySpec:
-    """A parsed survey spec. Build with :func:`load_spec` or :func:`parse_spec`."""
+    """A parsed survey spec. Build with :func:`load_spec` or :func:`parse_spec`.
+
+    Frozen; its parts are :class:`DesignSpec`, :class:`VariableSpec`, :class:`DerivedSpec`,
+    :class:`SkipRule`, :class:`ChecksSpec` and :class:`DisclosureSpec`. ``SurveySpec()`` is the
+    empty spec used when a survey is read without one.
+
+    Examples
+    --------
+    >>> from gbvstats.spec import load_spec
+    >>> spec = load_spec("surveys/example/survey.toml")
+    >>> spec.name, spec.id, spec.design.weights
+    ('community_gbv', 'resp_id', 'weight')
+    >>> spec.missing_codes
+    {8.0: 'refused', 9.0: "don't know", 0.0: 'not asked'}
+    >>> len(spec.derived), len(spec.skip)
+    (30, 9)
+    """
 
     name: str = ""
     year: int | None = None
@@ -262,18 +444,70 @@ class SurveySpec:
     file: FileSpec = FileSpec()
 
     def derivation_order(self) -> tuple[str, ...]:
-        """Derived variables in an order where each comes after those it reads."""
+        """Derived variables in an order where each comes after those it reads.
+
+        Raises
+        ------
+        SpecError
+            If derived variables refer to each other in a circle (the message shows the cycle).
+
+        Examples
+        --------
+        >>> spec = parse_spec({"derived": {
+        ...     "sought_help_any": {"type": "yes_no", "source": "sought_help", "universe": "gbv_any == 1"},
+        ...     "gbv_any": {"type": "any_of", "sources": ["ipv_phys", "np_phys"]}}})
+        >>> spec.derivation_order()
+        ('gbv_any', 'sought_help_any')
+        """
         return _topological(self.derived, self.path)
 
     def label(self, name: str, lang: str = "vi") -> str:
-        """The spec's label of a raw or derived variable ('' if none)."""
+        """The spec's label of a raw or derived variable ('' if none).
+
+        Parameters
+        ----------
+        name : str
+        lang : {"vi", "en"}, default "vi"
+            The other language is used when this one is empty.
+
+        Examples
+        --------
+        >>> from gbvstats.spec import load_spec
+        >>> spec = load_spec("surveys/example/survey.toml")
+        >>> spec.label("urban", "en")
+        'Urban/rural'
+        >>> spec.label("ipv_12m", "en")
+        'Physical, sexual or psychological intimate-partner violence in the past 12 months'
+        >>> spec.label("no_such_variable")
+        ''
+        """
         for item in (self.derived.get(name), self.variables.get(name)):
             if item is not None and item.label:
                 return item.label.get(lang)
         return ""
 
     def value_labels(self, name: str, lang: str = "vi") -> dict[float, str]:
-        """The spec's value labels of a variable (derived first, then raw)."""
+        """The spec's value labels of a variable (derived first, then raw).
+
+        Parameters
+        ----------
+        name : str
+        lang : {"vi", "en"}, default "vi"
+
+        Returns
+        -------
+        dict
+            code (float) -> label; empty if the spec gives none.
+
+        Examples
+        --------
+        >>> from gbvstats.spec import load_spec
+        >>> spec = load_spec("surveys/example/survey.toml")
+        >>> spec.value_labels("help_seeking", "en")
+        {1.0: 'Sought help', 2.0: 'Told someone only', 3.0: 'Told no one'}
+        >>> spec.value_labels("urban")
+        {1.0: 'Thành thị', 2.0: 'Nông thôn'}
+        """
         item = self.derived.get(name)
         if item is not None and item.values:
             return {k: v.get(lang) for k, v in item.values.items()}
@@ -338,7 +572,11 @@ def parse_spec(data: Mapping[str, Any], path: str | None = None) -> SurveySpec:
     survey = _table(data, "survey", where)
     _known(survey, {"name", "year", "id", "title", "language"}, "survey", where)
     design_t = _table(data, "design", where)
-    _known(design_t, {"weights", "strata", "psu", "fpc", "lonely_psu"}, "design", where)
+    _known(design_t, {"weights", "strata", "psu", "fpc", "lonely_psu", "nest"}, "design", where)
+    nest = design_t.get("nest", False)
+    if not isinstance(nest, bool):
+        raise SpecError(f"{where}: design.nest must be true or false (PSU numbers restart in every stratum), "
+                        f"got {nest!r}")
     lonely = design_t.get("lonely_psu", "fail")
     _check_choice("design.lonely_psu", lonely, LONELY_PSU, where)
     design = DesignSpec(
@@ -347,6 +585,7 @@ def parse_spec(data: Mapping[str, Any], path: str | None = None) -> SurveySpec:
         psu=_str_list(design_t.get("psu", ()), "design.psu", where),
         fpc=_str_list(design_t.get("fpc", ()), "design.fpc", where),
         lonely_psu=lonely,
+        nest=nest,
     )
     if design.fpc and design.psu and len(design.fpc) > len(design.psu):
         raise SpecError(f"{where}: design.fpc has {len(design.fpc)} names but design.psu has "
@@ -547,6 +786,20 @@ def _disclosure(t: Mapping[str, Any], where: str) -> DisclosureSpec:
 def expression_names(expr: str) -> set[str]:
     """Variable names used in a condition such as ``"a == 1 and b in [2, 3]"``.
 
+    Quoted strings, keywords (``and``, ``or``, ``not``, ``in``) and the functions ``isna``,
+    ``notna`` and ``abs`` are not names.
+
+    Parameters
+    ----------
+    expr : str
+        A condition as written in a spec (``when``, ``universe``, ``categories``).
+
+    Returns
+    -------
+    set of str
+
+    Examples
+    --------
     >>> sorted(expression_names("gbv_any_ever == 1 and not (x > 2)"))
     ['gbv_any_ever', 'x']
     """

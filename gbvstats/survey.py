@@ -27,6 +27,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .errors import warn as _warn
 from .errors import DataError, DesignError, ExclusionWarning, SpecError, close_matches, format_rows
 from .readers import FileMeta, is_numeric_like, numeric_codes
 from .spec import ChecksSpec, DerivedSpec, DesignSpec, SurveySpec
@@ -42,10 +43,30 @@ class SurveyMeta:
     ----------
     file : FileMeta
         What the file itself declared.
+    spec : SurveySpec
+        The spec the survey was read with.
     missing_codes : dict
         variable -> codes treated as user-missing.
     missing_counts : DataFrame
         One row per (variable, code) seen: ``variable, code, label, count``.
+
+    Examples
+    --------
+    ``survey.meta`` of a survey built from a frame. A file that declares no missing values gets
+    the spec's ``[missing] codes`` on its coded variables (labelled ones, sources of derived
+    variables, skip-pattern questions):
+
+    >>> import pandas as pd
+    >>> from gbvstats.spec import parse_spec
+    >>> spec = parse_spec({"design": {"weights": "weight"}, "missing": {"codes": {"8": "refused"}},
+    ...                    "derived": {"violence": {"type": "yes_no", "source": "q_violence"}}})
+    >>> df = pd.DataFrame({"weight": [100.0, 120, 80], "q_violence": [1, 8, 2]})
+    >>> meta = Survey.from_frame(df, spec=spec).meta
+    >>> meta.file.format, meta.missing_codes["q_violence"]
+    ('frame', (8.0,))
+    >>> meta.missing_counts
+         variable code    label  count
+    0  q_violence    8  refused      1
     """
 
     file: FileMeta
@@ -54,11 +75,88 @@ class SurveyMeta:
     missing_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def label(self, name: str, lang: str = "vi") -> str:
-        """A variable's label: the spec's in ``lang``, else the file's."""
+        """A variable's label: the spec's in ``lang``, else the file's.
+
+        Parameters
+        ----------
+        name : str
+            A raw or derived variable.
+        lang : {"vi", "en"}, default "vi"
+
+        Returns
+        -------
+        str
+            ``""`` if neither the spec nor the file labels the variable.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gbvstats.spec import parse_spec
+        >>> spec = parse_spec({
+        ...     "design": {"weights": "weight", "strata": "stratum", "psu": "commune"},
+        ...     "missing": {"codes": {"8": "refused"}},
+        ...     "variables": {"urban": {
+        ...         "label": {"vi": "Thành thị/nông thôn", "en": "Urban/rural"},
+        ...         "values": {"1": {"vi": "Thành thị", "en": "Urban"}, "2": {"vi": "Nông thôn", "en": "Rural"}}}},
+        ...     "derived": {"violence": {"type": "yes_no", "source": "q_violence",
+        ...                              "label": {"vi": "Bị bạo lực", "en": "Experienced violence"}}},
+        ... })
+        >>> df = pd.DataFrame({
+        ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+        ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+        ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+        ...     "urban": [1, 2, 1, 2, 1, 2, 2, 2],
+        ...     "q_violence": [1, 2, 2, 1, 8, 2, 1, 1],
+        ... })
+        >>> survey = Survey.from_frame(df, spec=spec)
+        >>> survey.meta.label("urban"), survey.meta.label("urban", "en")
+        ('Thành thị/nông thôn', 'Urban/rural')
+        >>> survey.meta.label("stratum")
+        ''
+        """
         return self.spec.label(name, lang) or self.file.variable_labels.get(name, "")
 
     def value_labels(self, name: str, lang: str = "vi") -> dict:
-        """A variable's value labels: the spec's in ``lang`` where given, else the file's."""
+        """A variable's value labels: the spec's in ``lang`` where given, else the file's.
+
+        A derived variable has only the spec's labels (the file's codes do not apply to it).
+
+        Parameters
+        ----------
+        name : str
+        lang : {"vi", "en"}, default "vi"
+
+        Returns
+        -------
+        dict
+            code (float) -> label.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gbvstats.spec import parse_spec
+        >>> spec = parse_spec({
+        ...     "design": {"weights": "weight", "strata": "stratum", "psu": "commune"},
+        ...     "missing": {"codes": {"8": "refused"}},
+        ...     "variables": {"urban": {
+        ...         "label": {"vi": "Thành thị/nông thôn", "en": "Urban/rural"},
+        ...         "values": {"1": {"vi": "Thành thị", "en": "Urban"}, "2": {"vi": "Nông thôn", "en": "Rural"}}}},
+        ...     "derived": {"violence": {"type": "yes_no", "source": "q_violence",
+        ...                              "label": {"vi": "Bị bạo lực", "en": "Experienced violence"}}},
+        ... })
+        >>> df = pd.DataFrame({
+        ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+        ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+        ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+        ...     "urban": [1, 2, 1, 2, 1, 2, 2, 2],
+        ...     "q_violence": [1, 2, 2, 1, 8, 2, 1, 1],
+        ... })
+        >>> survey = Survey.from_frame(df, spec=spec)
+        >>> survey.meta.value_labels("urban", "en")
+        {1.0: 'Urban', 2.0: 'Rural'}
+        >>> survey.meta.value_labels("violence")
+        {1.0: 'Có', 0.0: 'Không'}
+        """
         out = dict(self.file.value_labels.get(name, {})) if name not in self.spec.derived else {}
         out.update({k: v for k, v in self.spec.value_labels(name, lang).items() if v})
         return out
@@ -79,6 +177,25 @@ class SurveyDescription:
     exclusions : variable, reason, count — every value set to missing and why
     issues : checks that were reported rather than raised: check, column, count, rows
     value_labels : variable, code, label_vi, label_en, count (rows with that code in the raw file)
+
+    Examples
+    --------
+    >>> import gbvstats as gs
+    >>> survey = gs.read_survey("surveys/example/community_2024.sav", spec="surveys/example/survey.toml")
+    >>> report = survey.describe()
+    >>> report
+    SurveyDescription('surveys/example/community_2024.sav', rows=3136, variables=49, exclusions=42146)
+    >>> report.strata.head(3)
+       stratum    n  psus  weight_sum  singleton
+    0      421  232    13  19181.0028      False
+    1      422  545    31  45473.9951      False
+    2      491  210    12  28313.9963      False
+    >>> report.exclusions.head(2)
+            variable                               reason  count
+    0  ipv_phys_ever  ipv_phys_ever = 8 (Từ chối trả lời)     32
+    1  ipv_phys_ever       ipv_phys_ever = 9 (Không biết)     11
+    >>> len(report.issues)
+    0
     """
 
     source: str
@@ -103,7 +220,76 @@ class SurveyDescription:
         return "\n".join(parts)
 
     def text(self, lang: str = "en", value_labels: bool = False) -> str:
-        """The report as text; ``value_labels=True`` adds every labelled code with its count."""
+        """The report as text; ``value_labels=True`` adds every labelled code with its count.
+
+        ``str(description)`` is ``description.text()``.
+
+        Parameters
+        ----------
+        lang : {"en", "vi"}, default "en"
+            Language of the variable and value labels (falling back to the other language).
+        value_labels : bool, default False
+            Add a section listing every labelled code and how many rows hold it.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        SpecError
+            If ``lang`` is not ``"vi"`` or ``"en"``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gbvstats.spec import parse_spec
+        >>> spec = parse_spec({
+        ...     "design": {"weights": "weight", "strata": "stratum", "psu": "commune"},
+        ...     "missing": {"codes": {"8": "refused"}},
+        ...     "variables": {"urban": {
+        ...         "label": {"vi": "Thành thị/nông thôn", "en": "Urban/rural"},
+        ...         "values": {"1": {"vi": "Thành thị", "en": "Urban"}, "2": {"vi": "Nông thôn", "en": "Rural"}}}},
+        ...     "derived": {"violence": {"type": "yes_no", "source": "q_violence",
+        ...                              "label": {"vi": "Bị bạo lực", "en": "Experienced violence"}}},
+        ... })
+        >>> df = pd.DataFrame({
+        ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+        ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+        ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+        ...     "urban": [1, 2, 1, 2, 1, 2, 2, 2],
+        ...     "q_violence": [1, 2, 2, 1, 8, 2, 1, 1],
+        ... })
+        >>> survey = Survey.from_frame(df, spec=spec)
+        >>> print(survey.describe().text())
+        Survey: <DataFrame>
+        Rows: 8
+        <BLANKLINE>
+        Design
+          weights weight, strata stratum, PSU commune
+          2 strata, 4 PSUs, singleton strata: none
+          weights from 80 to 120, sum 780
+          stratum  n  psus  weight_sum  singleton
+                 1  4     2       440.0      False
+                 2  4     2       340.0      False
+        <BLANKLINE>
+        Variables
+                name    kind                label  n_valid  n_system_missing  n_user_missing
+             stratum numeric                             8                 0               0
+             commune numeric                             8                 0               0
+              weight numeric                             8                 0               0
+               urban numeric          Urban/rural        8                 0               0
+          q_violence numeric                             7                 0               1
+            violence derived Experienced violence        7                 1               0
+        <BLANKLINE>
+        User-missing codes seen
+            variable code   label  count
+          q_violence    8 refused      1
+        <BLANKLINE>
+        Exclusions (values set to missing, with the reason)
+          variable                   reason  count
+          violence q_violence = 8 (refused)      1
+        """
         if lang not in ("vi", "en"):
             raise SpecError(f"lang={lang!r} is not one of 'vi', 'en'")
         lab = "label_vi" if lang == "vi" else "label_en"
@@ -166,6 +352,37 @@ class Survey:
     meta : SurveyMeta — labels and missing-code counts
     exclusions : DataFrame — variable, reason, count
     issues : DataFrame — checks reported instead of raised
+
+    See Also
+    --------
+    gbvstats.read_survey : read a survey file (SPSS, Stata, CSV, Parquet ...) with its spec.
+    gbvstats.design.Design : the design behind the estimates.
+
+    Examples
+    --------
+    The bundled synthetic survey, read with its spec (derived variables, user-missing codes and
+    design come from ``survey.toml``):
+
+    >>> import gbvstats as gs
+    >>> survey = gs.read_survey("surveys/example/community_2024.sav", spec="surveys/example/survey.toml")
+    >>> survey
+    Survey('surveys/example/community_2024.sav', rows=3136, columns=49, derived=30, weights='weight', strata='stratum', psu=['commune'])
+    >>> len(survey), survey.design.n_psu, survey.design.df
+    (3136, 176, 168)
+
+    The user-missing codes (8 refused, 9 don't know, 0 not asked) stay in ``raw`` and are missing
+    in ``data``:
+
+    >>> int(survey.raw["sought_help"].isin([8, 9, 0]).sum()), int(survey.data["sought_help"].isna().sum())
+    (2117, 2117)
+
+    Estimates for every domain at once (urban = 1, rural = 2):
+
+    >>> est = survey.proportion("gbv_any_12m", by="urban")
+    >>> est.frame[["urban", "estimate", "se", "ci_low", "ci_high", "n"]].round(4)
+       urban  estimate      se  ci_low  ci_high     n
+    0      1    0.0996  0.0105  0.0805   0.1226  1045
+    1      2    0.1005  0.0069  0.0876   0.1150  1913
     """
 
     def __init__(self, data: pd.DataFrame, raw: pd.DataFrame, spec: SurveySpec, meta: SurveyMeta,
@@ -188,6 +405,7 @@ class Survey:
         psu: str | list[str] | None = None,
         fpc: str | list[str] | None = None,
         lonely_psu: str = "fail",
+        nest: bool | None = None,
         spec: SurveySpec | str | Path | None = None,
         user_missing: str = "missing",
         checks: Mapping[str, str] | None = None,
@@ -223,6 +441,7 @@ class Survey:
             psu=as_tuple(psu) if psu is not None else d.psu,
             fpc=as_tuple(fpc) if fpc is not None else d.fpc,
             lonely_psu=lonely_psu if lonely_psu != "fail" else d.lonely_psu,
+            nest=bool(nest) if nest is not None else d.nest,
         )
         spec = replace(spec, design=design)
         frame = df.copy()
@@ -302,8 +521,8 @@ class Survey:
         excl = excl[excl["count"] > 0].reset_index(drop=True)
         iss = pd.DataFrame(issues, columns=["check", "column", "count", "rows", "message"])
         if len(iss):
-            warnings.warn(f"{where}: {len(iss)} data check(s) reported instead of raised; see "
-                          "survey.describe().issues", ExclusionWarning, stacklevel=3)
+            _warn(f"{where}: {len(iss)} data check(s) reported instead of raised; see "
+                          "survey.describe().issues", ExclusionWarning)
         return cls(data, raw, spec, meta, excl, iss)
 
     # ------------------------------------------------------------------ design
@@ -319,31 +538,219 @@ class Survey:
         psu: Any = None if not d.psu else (d.psu[0] if len(d.psu) == 1 else list(d.psu))
         fpc: Any = None if not d.fpc else (d.fpc[0] if len(d.fpc) == 1 else list(d.fpc))
         return Design.from_frame(self.data, weights=d.weights, strata=d.strata, psu=psu, fpc=fpc,
-                                 lonely_psu=d.lonely_psu)
+                                 lonely_psu=d.lonely_psu, nest=d.nest)
 
     def proportion(self, variable: str, **kwargs):
-        """Design-based proportion(s); see :meth:`gbvstats.design.Design.proportion`."""
+        """Design-based proportion(s); see :meth:`gbvstats.design.Design.proportion`.
+
+        Keyword arguments (``where``, ``by``, ``ci``, ``level``, ``rules``) go to the design.
+
+        Examples
+        --------
+        Among women who ever experienced violence (the spec's universe), the share who sought
+        help from a formal service, urban (1) and rural (2):
+
+        >>> import gbvstats as gs
+        >>> survey = gs.read_survey("surveys/example/community_2024.sav", spec="surveys/example/survey.toml")
+        >>> est = survey.proportion("sought_help_formal", by="urban")
+        >>> est.frame[["urban", "estimate", "se", "n"]].round(4)
+           urban  estimate      se    n
+        0      1    0.1779  0.0224  336
+        1      2    0.1349  0.0137  679
+        >>> est.method, est.level
+        ('logit', 0.95)
+        """
         return self.design.proportion(variable, **kwargs)
 
     def mean(self, variable: str, **kwargs):
-        """Design-based mean(s); see :meth:`gbvstats.design.Design.mean`."""
+        """Design-based mean(s); see :meth:`gbvstats.design.Design.mean`.
+
+        Keyword arguments (``where``, ``by``, ``ci``, ``level``, ``rules``) go to the design.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gbvstats.spec import parse_spec
+        >>> spec = parse_spec({
+        ...     "design": {"weights": "weight", "strata": "stratum", "psu": "commune"},
+        ...     "missing": {"codes": {"8": "refused"}},
+        ...     "variables": {"urban": {
+        ...         "label": {"vi": "Thành thị/nông thôn", "en": "Urban/rural"},
+        ...         "values": {"1": {"vi": "Thành thị", "en": "Urban"}, "2": {"vi": "Nông thôn", "en": "Rural"}}}},
+        ...     "derived": {"violence": {"type": "yes_no", "source": "q_violence",
+        ...                              "label": {"vi": "Bị bạo lực", "en": "Experienced violence"}}},
+        ... })
+        >>> df = pd.DataFrame({
+        ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+        ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+        ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+        ...     "urban": [1, 2, 1, 2, 1, 2, 2, 2],
+        ...     "q_violence": [1, 2, 2, 1, 8, 2, 1, 1],
+        ... })
+        >>> survey = Survey.from_frame(df, spec=spec)
+        >>> est = survey.mean("violence", by="urban")
+        >>> est.frame[["urban", "estimate", "n"]].round(4)
+           urban  estimate  n
+        0      1    0.4545  2
+        1      2    0.6250  5
+        """
         return self.design.mean(variable, **kwargs)
 
     def total(self, variable: str, **kwargs):
-        """Design-based total(s); see :meth:`gbvstats.design.Design.total`."""
+        """Design-based total(s); see :meth:`gbvstats.design.Design.total`.
+
+        Keyword arguments (``where``, ``by``, ``ci``, ``level``, ``rules``) go to the design.
+
+        Examples
+        --------
+        The estimated number of women who experienced violence; the row that answered
+        "refused" (code 8) is left out and counted in ``excluded``:
+
+        >>> import pandas as pd
+        >>> from gbvstats.spec import parse_spec
+        >>> spec = parse_spec({
+        ...     "design": {"weights": "weight", "strata": "stratum", "psu": "commune"},
+        ...     "missing": {"codes": {"8": "refused"}},
+        ...     "variables": {"urban": {
+        ...         "label": {"vi": "Thành thị/nông thôn", "en": "Urban/rural"},
+        ...         "values": {"1": {"vi": "Thành thị", "en": "Urban"}, "2": {"vi": "Nông thôn", "en": "Rural"}}}},
+        ...     "derived": {"violence": {"type": "yes_no", "source": "q_violence",
+        ...                              "label": {"vi": "Bị bạo lực", "en": "Experienced violence"}}},
+        ... })
+        >>> df = pd.DataFrame({
+        ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+        ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+        ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+        ...     "urban": [1, 2, 1, 2, 1, 2, 2, 2],
+        ...     "q_violence": [1, 2, 2, 1, 8, 2, 1, 1],
+        ... })
+        >>> survey = Survey.from_frame(df, spec=spec)
+        >>> est = survey.total("violence")
+        >>> float(est.estimate[0]), int(est.n[0])
+        (400.0, 7)
+        >>> est.excluded
+           n_missing
+        0          1
+        """
         return self.design.total(variable, **kwargs)
 
     def ratio(self, numerator: str, denominator: str, **kwargs):
-        """Design-based ratio(s); see :meth:`gbvstats.design.Design.ratio`."""
+        """Design-based ratio(s); see :meth:`gbvstats.design.Design.ratio`.
+
+        Keyword arguments (``where``, ``by``, ``ci``, ``level``, ``rules``) go to the design.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gbvstats.spec import parse_spec
+        >>> spec = parse_spec({
+        ...     "design": {"weights": "weight", "strata": "stratum", "psu": "commune"},
+        ...     "missing": {"codes": {"8": "refused"}},
+        ...     "variables": {"urban": {
+        ...         "label": {"vi": "Thành thị/nông thôn", "en": "Urban/rural"},
+        ...         "values": {"1": {"vi": "Thành thị", "en": "Urban"}, "2": {"vi": "Nông thôn", "en": "Rural"}}}},
+        ...     "derived": {"violence": {"type": "yes_no", "source": "q_violence",
+        ...                              "label": {"vi": "Bị bạo lực", "en": "Experienced violence"}}},
+        ... })
+        >>> df = pd.DataFrame({
+        ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+        ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+        ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+        ...     "urban": [1, 2, 1, 2, 1, 2, 2, 2],
+        ...     "q_violence": [1, 2, 2, 1, 8, 2, 1, 1],
+        ... })
+        >>> survey = Survey.from_frame(df, spec=spec)
+
+        With a denominator of ones the ratio estimator is the weighted mean (rows missing
+        either variable are left out of both totals):
+
+        >>> survey = Survey.from_frame(df.assign(one=1.0), spec=spec)
+        >>> round(float(survey.ratio("violence", "one").estimate[0]), 4)
+        0.5714
+        >>> round(float(survey.mean("violence").estimate[0]), 4)
+        0.5714
+        """
         return self.design.ratio(numerator, denominator, **kwargs)
 
     # ------------------------------------------------------------------ reporting
     def label(self, name: str, lang: str = "vi") -> str:
-        """The label of a variable (spec first, then file)."""
+        """The label of a variable (spec first, then file).
+
+        Parameters
+        ----------
+        name : str
+        lang : {"vi", "en"}, default "vi"
+
+        Returns
+        -------
+        str
+            ``""`` if the variable has no label.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gbvstats.spec import parse_spec
+        >>> spec = parse_spec({
+        ...     "design": {"weights": "weight", "strata": "stratum", "psu": "commune"},
+        ...     "missing": {"codes": {"8": "refused"}},
+        ...     "variables": {"urban": {
+        ...         "label": {"vi": "Thành thị/nông thôn", "en": "Urban/rural"},
+        ...         "values": {"1": {"vi": "Thành thị", "en": "Urban"}, "2": {"vi": "Nông thôn", "en": "Rural"}}}},
+        ...     "derived": {"violence": {"type": "yes_no", "source": "q_violence",
+        ...                              "label": {"vi": "Bị bạo lực", "en": "Experienced violence"}}},
+        ... })
+        >>> df = pd.DataFrame({
+        ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+        ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+        ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+        ...     "urban": [1, 2, 1, 2, 1, 2, 2, 2],
+        ...     "q_violence": [1, 2, 2, 1, 8, 2, 1, 1],
+        ... })
+        >>> survey = Survey.from_frame(df, spec=spec)
+        >>> survey.label("violence"), survey.label("violence", "en")
+        ('Bị bạo lực', 'Experienced violence')
+        """
         return self.meta.label(name, lang)
 
     def value_labels(self, name: str, lang: str = "vi") -> dict:
-        """The value labels of a variable (spec first, then file)."""
+        """The value labels of a variable (spec first, then file).
+
+        Parameters
+        ----------
+        name : str
+        lang : {"vi", "en"}, default "vi"
+
+        Returns
+        -------
+        dict
+            code (float) -> label; empty if the variable has none.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from gbvstats.spec import parse_spec
+        >>> spec = parse_spec({
+        ...     "design": {"weights": "weight", "strata": "stratum", "psu": "commune"},
+        ...     "missing": {"codes": {"8": "refused"}},
+        ...     "variables": {"urban": {
+        ...         "label": {"vi": "Thành thị/nông thôn", "en": "Urban/rural"},
+        ...         "values": {"1": {"vi": "Thành thị", "en": "Urban"}, "2": {"vi": "Nông thôn", "en": "Rural"}}}},
+        ...     "derived": {"violence": {"type": "yes_no", "source": "q_violence",
+        ...                              "label": {"vi": "Bị bạo lực", "en": "Experienced violence"}}},
+        ... })
+        >>> df = pd.DataFrame({
+        ...     "stratum": [1, 1, 1, 1, 2, 2, 2, 2],
+        ...     "commune": [11, 11, 12, 12, 21, 21, 22, 22],
+        ...     "weight": [100.0, 100, 120, 120, 80, 80, 90, 90],
+        ...     "urban": [1, 2, 1, 2, 1, 2, 2, 2],
+        ...     "q_violence": [1, 2, 2, 1, 8, 2, 1, 1],
+        ... })
+        >>> survey = Survey.from_frame(df, spec=spec)
+        >>> survey.value_labels("urban", "en")
+        {1.0: 'Urban', 2.0: 'Rural'}
+        >>> survey.value_labels("urban")
+        {1.0: 'Thành thị', 2.0: 'Nông thôn'}
+        """
         return self.meta.value_labels(name, lang)
 
     def describe(self) -> SurveyDescription:

@@ -82,6 +82,36 @@ class Column:
     ``ci_low``/``ci_high`` pair when ``key == "ci"``). ``reliability`` applies the DHS marks using the
     table's ``n_column``; ``status`` names a frame column with the cell's disclosure status
     (``published``/``primary``/``secondary``).
+
+    Parameters
+    ----------
+    key : str
+        Frame column shown (or the interval prefix, for ``format="ci"``).
+    label : mapping
+        Header ``{"vi": ..., "en": ...}``.
+    format : str, default "text"
+        ``text`` (as is), ``percent`` (a proportion times 100), ``ci`` (``low–high`` in percent),
+        ``count`` (whole number), ``number`` (``decimals`` places), ``verdict`` (a target verdict,
+        translated), ``target`` (``≥ 25%``), ``probability`` (``< 0.01`` ... ``> 0.99``), ``mark``.
+    reliability : bool, default True
+        Apply the DHS reliability marks (``percent``, ``ci`` and ``probability`` columns only).
+    status : str, default ""
+        Frame column holding the disclosure status of this column's cells.
+    decimals : int, default 1
+
+    Raises
+    ------
+    SpecError
+        If ``format`` is not one of the formats above.
+
+    Examples
+    --------
+    >>> Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent")
+    Column(key='estimate', label={'vi': 'Tỷ lệ (%)', 'en': 'Percent'}, format='percent', reliability=True, status='', decimals=1)
+    >>> Column("estimate", {"en": "Percent"}, "percentage")
+    Traceback (most recent call last):
+    ...
+    gbvstats.errors.SpecError: column 'estimate': format = 'percentage' is not one of ... did you mean 'percent'?
     """
 
     key: str
@@ -121,6 +151,50 @@ class Table:
     group : str
         Optional key of a text column that groups rows (e.g. the indicator of a multi-indicator table):
         CSV keeps it as a column; Markdown, HTML and XLSX show it as a sub-heading row when it changes.
+    kind : str
+        A label of what the table holds (default ``"table"``); informational, no writer reads it.
+
+    See Also
+    --------
+    gbvstats.render : the CSV, XLSX, Markdown and HTML writers.
+
+    Examples
+    --------
+    Estimates with 25–49 cases are shown in parentheses, fewer than 25 as ``*``:
+
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"province": ["Hà Tĩnh", "Quảng Nam", "Kiên Giang"],
+    ...                   "estimate": [0.206, 0.202, 0.197], "ci_low": [0.179, 0.171, 0.164],
+    ...                   "ci_high": [0.236, 0.238, 0.233], "n": [628, 40, 12]})
+    >>> table = Table(
+    ...     "ipv_12m_by_province",
+    ...     {"vi": "Bạo lực do chồng/bạn tình, 12 tháng qua", "en": "Intimate-partner violence, past 12 months"},
+    ...     f,
+    ...     (Column("province", {"vi": "Tỉnh", "en": "Province"}),
+    ...      Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
+    ...      Column("ci", {"vi": "KTC 95%", "en": "95% CI"}, "ci"),
+    ...      Column("n", {"vi": "Số quan sát", "en": "Unweighted n"}, "count")),
+    ...     footnotes=({"vi": "Nguồn: dữ liệu giả lập.", "en": "Source: synthetic data."},))
+    >>> table
+    Table('ipv_12m_by_province': 'Intimate-partner violence, past 12 months', 3 rows × 4 columns)
+    >>> table.display("en")
+         Province Percent       95% CI Unweighted n
+    0     Hà Tĩnh    20.6    17.9–23.6          628
+    1   Quảng Nam  (20.2)  (17.1–23.8)           40
+    2  Kiên Giang       *                        12
+
+    A cell that disclosure control suppressed is blanked in ``frame`` when the table is built:
+
+    >>> cases = pd.DataFrame({"district": ["A", "B", "C"], "cases": [12, 2, 3],
+    ...                       "status": ["published", "primary", "secondary"]})
+    >>> t = Table("cases", {"vi": "Số vụ", "en": "Cases"}, cases,
+    ...           (Column("district", {"vi": "Huyện", "en": "District"}),
+    ...            Column("cases", {"vi": "Số vụ", "en": "Cases"}, "count", status="status")),
+    ...           n_column="")
+    >>> t.frame["cases"].tolist()
+    [12, None, None]
+    >>> t.display("en")["Cases"].tolist()
+    ['12', 'x', 'xx']
     """
 
     id: str
@@ -172,11 +246,42 @@ class Table:
         return np.select([np.isnan(n) | (n == 0), n < 25, n < 50], ["-", "*", "( )"], default="").astype(object)
 
     def marks_used(self) -> list[str]:
-        """The marks that appear in the displayed table, in the order of :data:`MARKS`."""
+        """The marks that appear in the displayed table, in the order of :data:`MARKS`.
+
+        Returns
+        -------
+        list of str
+            Some of ``"( )"``, ``"*"``, ``"-"``, ``"x"``, ``"xx"``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> f = pd.DataFrame({"province": ["Hà Tĩnh", "Quảng Nam", "Kiên Giang"],
+        ...                   "estimate": [0.206, 0.202, 0.197], "ci_low": [0.179, 0.171, 0.164],
+        ...                   "ci_high": [0.236, 0.238, 0.233], "n": [628, 40, 12]})
+        >>> table = Table(
+        ...     "ipv_12m_by_province",
+        ...     {"vi": "Bạo lực do chồng/bạn tình, 12 tháng qua", "en": "Intimate-partner violence, past 12 months"},
+        ...     f,
+        ...     (Column("province", {"vi": "Tỉnh", "en": "Province"}),
+        ...      Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
+        ...      Column("ci", {"vi": "KTC 95%", "en": "95% CI"}, "ci"),
+        ...      Column("n", {"vi": "Số quan sát", "en": "Unweighted n"}, "count")),
+        ...     footnotes=({"vi": "Nguồn: dữ liệu giả lập.", "en": "Source: synthetic data."},))
+        >>> table.marks_used()
+        ['( )', '*']
+        """
         used: set[str] = set()
         rel = self._reliability()
-        if any(c.reliability and c.format in ("percent", "ci", "probability") for c in self.columns):
-            used |= set(rel) - {""}
+        marked = [c for c in self.columns if c.reliability and c.format in ("percent", "ci", "probability")]
+        if marked:
+            # parentheses appear only around a number: a row whose value is blank shows no "( )"
+            shown = np.zeros(len(self.frame), bool)
+            for c in marked:
+                key = c.key if c.format != "ci" else ("ci_low" if c.key == "ci" else f"{c.key}_low")
+                if key in self.frame.columns:
+                    shown |= pd.to_numeric(self.frame[key], errors="coerce").notna().to_numpy()
+            used |= set(rel[(rel != "( )") | shown]) - {""}
         for col in self.columns:
             if col.status:
                 st = set(self.frame[col.status].astype(str))
@@ -186,7 +291,48 @@ class Table:
 
     def grouped(self, lang: str = "both") -> list[tuple[str, pd.DataFrame, list[Column]]]:
         """The displayed table split into ``(heading, rows, columns)`` blocks along ``group``
-        (one block with an empty heading when the table has no group)."""
+        (one block with an empty heading when the table has no group).
+
+        A new block starts wherever the group column's value changes, so sort the frame by it.
+
+        Parameters
+        ----------
+        lang : {"vi", "en", "both"}, default "both"
+
+        Returns
+        -------
+        list of (str, DataFrame, list of Column)
+            Heading, displayed rows without the group column, and the remaining columns.
+
+        Raises
+        ------
+        SpecError
+            If ``group`` is not the key of one of the table's columns.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> f = pd.DataFrame({"indicator": ["Any violence", "Any violence", "IPV", "IPV"],
+        ...                   "urban": ["Urban", "Rural", "Urban", "Rural"],
+        ...                   "estimate": [0.10, 0.11, 0.20, 0.21], "n": [1045, 1913, 600, 1300]})
+        >>> table = Table("by_area", {"vi": "Theo khu vực", "en": "By area"}, f,
+        ...               (Column("indicator", {"vi": "Chỉ tiêu", "en": "Indicator"}),
+        ...                Column("urban", {"vi": "Khu vực", "en": "Area"}),
+        ...                Column("estimate", {"vi": "%", "en": "%"}, "percent"),
+        ...                Column("n", {"vi": "n", "en": "n"}, "count")),
+        ...               group="indicator")
+        >>> for heading, rows, columns in table.grouped("en"):
+        ...     print(heading)
+        ...     print(rows.to_string(index=False))
+        Any violence
+         Area    %    n
+        Urban 10.0 1045
+        Rural 11.0 1913
+        IPV
+         Area    %    n
+        Urban 20.0  600
+        Rural 21.0 1300
+        """
         shown = self.display(lang)
         if not self.group:
             return [("", shown, list(self.columns))]
@@ -200,11 +346,63 @@ class Table:
         return [(values[a], shown.iloc[a:b].drop(columns=[gcol]), cols) for a, b in zip(starts[:-1], starts[1:])]
 
     def headers(self, lang: str = "both") -> list[str]:
+        """The column headers in ``lang`` (``"both"``: ``"vi / en"`` where they differ).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> f = pd.DataFrame({"province": ["Hà Tĩnh", "Quảng Nam", "Kiên Giang"],
+        ...                   "estimate": [0.206, 0.202, 0.197], "ci_low": [0.179, 0.171, 0.164],
+        ...                   "ci_high": [0.236, 0.238, 0.233], "n": [628, 40, 12]})
+        >>> table = Table(
+        ...     "ipv_12m_by_province",
+        ...     {"vi": "Bạo lực do chồng/bạn tình, 12 tháng qua", "en": "Intimate-partner violence, past 12 months"},
+        ...     f,
+        ...     (Column("province", {"vi": "Tỉnh", "en": "Province"}),
+        ...      Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
+        ...      Column("ci", {"vi": "KTC 95%", "en": "95% CI"}, "ci"),
+        ...      Column("n", {"vi": "Số quan sát", "en": "Unweighted n"}, "count")),
+        ...     footnotes=({"vi": "Nguồn: dữ liệu giả lập.", "en": "Source: synthetic data."},))
+        >>> table.headers("vi")
+        ['Tỉnh', 'Tỷ lệ (%)', 'KTC 95%', 'Số quan sát']
+        >>> table.headers()[0]
+        'Tỉnh / Province'
+        """
         _check_lang(lang)
         return [_text(c.label, lang) for c in self.columns]
 
     def display(self, lang: str = "both") -> pd.DataFrame:
-        """The table as strings, marks applied; columns are the headers in ``lang``."""
+        """The table as strings, marks applied; columns are the headers in ``lang``.
+
+        Every writer lays out this frame, so marks and suppression are applied in one place.
+
+        Parameters
+        ----------
+        lang : {"vi", "en", "both"}, default "both"
+
+        Returns
+        -------
+        DataFrame
+            Object dtype, one string per cell.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> f = pd.DataFrame({"province": ["Hà Tĩnh", "Quảng Nam", "Kiên Giang"],
+        ...                   "estimate": [0.206, 0.202, 0.197], "ci_low": [0.179, 0.171, 0.164],
+        ...                   "ci_high": [0.236, 0.238, 0.233], "n": [628, 40, 12]})
+        >>> table = Table(
+        ...     "ipv_12m_by_province",
+        ...     {"vi": "Bạo lực do chồng/bạn tình, 12 tháng qua", "en": "Intimate-partner violence, past 12 months"},
+        ...     f,
+        ...     (Column("province", {"vi": "Tỉnh", "en": "Province"}),
+        ...      Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
+        ...      Column("ci", {"vi": "KTC 95%", "en": "95% CI"}, "ci"),
+        ...      Column("n", {"vi": "Số quan sát", "en": "Unweighted n"}, "count")),
+        ...     footnotes=({"vi": "Nguồn: dữ liệu giả lập.", "en": "Source: synthetic data."},))
+        >>> table.display("vi").values.tolist()
+        [['Hà Tĩnh', '20.6', '17.9–23.6', '628'], ['Quảng Nam', '(20.2)', '(17.1–23.8)', '40'], ['Kiên Giang', '*', '', '12']]
+        """
         _check_lang(lang)
         rel = self._reliability()
         out = {}
@@ -267,7 +465,35 @@ class Table:
         return f"{x:.{col.decimals}f}"
 
     def notes(self, lang: str = "both") -> list[str]:
-        """Footnotes in ``lang``: the table's own, then the legend of the marks used, then the source."""
+        """Footnotes in ``lang``: the table's own, then the legend of the marks used, then the source.
+
+        With ``lang="both"`` each note reads ``"vi — en"``.
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> f = pd.DataFrame({"province": ["Hà Tĩnh", "Quảng Nam", "Kiên Giang"],
+        ...                   "estimate": [0.206, 0.202, 0.197], "ci_low": [0.179, 0.171, 0.164],
+        ...                   "ci_high": [0.236, 0.238, 0.233], "n": [628, 40, 12]})
+        >>> table = Table(
+        ...     "ipv_12m_by_province",
+        ...     {"vi": "Bạo lực do chồng/bạn tình, 12 tháng qua", "en": "Intimate-partner violence, past 12 months"},
+        ...     f,
+        ...     (Column("province", {"vi": "Tỉnh", "en": "Province"}),
+        ...      Column("estimate", {"vi": "Tỷ lệ (%)", "en": "Percent"}, "percent"),
+        ...      Column("ci", {"vi": "KTC 95%", "en": "95% CI"}, "ci"),
+        ...      Column("n", {"vi": "Số quan sát", "en": "Unweighted n"}, "count")),
+        ...     footnotes=({"vi": "Nguồn: dữ liệu giả lập.", "en": "Source: synthetic data."},))
+        >>> for line in table.notes("en"):
+        ...     print(line)
+        Source: synthetic data.
+        ( ) Estimate based on 25–49 unweighted cases: interpret with caution
+        * Fewer than 25 unweighted cases: estimate not shown
+        """
         _check_lang(lang)
         lines = [_text(n, lang, sep="\n") if lang != "both" else _both_lines(n) for n in self.footnotes]
         for m in self.marks_used():
@@ -275,6 +501,16 @@ class Table:
         return [line for line in lines if line]
 
     def title_text(self, lang: str = "both") -> str:
+        """The title in ``lang`` (``"both"``: ``"vi / en"``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> table = Table("t", {"vi": "Bạo lực gia đình", "en": "Domestic violence"},
+        ...               pd.DataFrame({"n": [1]}), (Column("n", {"vi": "n", "en": "n"}, "count"),))
+        >>> table.title_text("en"), table.title_text()
+        ('Domestic violence', 'Bạo lực gia đình / Domestic violence')
+        """
         _check_lang(lang)
         return _text(self.title, lang)
 
@@ -312,6 +548,27 @@ def _check_lang(lang: str) -> None:
 
 
 def mark_legend(lang: str = "both") -> list[str]:
-    """Every mark with its explanation."""
+    """Every mark with its explanation.
+
+    Parameters
+    ----------
+    lang : {"vi", "en", "both"}, default "both"
+
+    Returns
+    -------
+    list of str
+        ``"<mark> <explanation>"`` for every mark of :data:`MARKS`, used or not (a table's own
+        legend, with only the marks it uses, is in :meth:`Table.notes`).
+
+    Examples
+    --------
+    >>> for line in mark_legend("en"):
+    ...     print(line)
+    ( ) Estimate based on 25–49 unweighted cases: interpret with caution
+    * Fewer than 25 unweighted cases: estimate not shown
+    - No cases in the denominator
+    x Cell suppressed: too few cases (primary suppression)
+    xx Cell suppressed to protect another suppressed cell (secondary suppression)
+    """
     _check_lang(lang)
     return [f"{m} " + (_text(t, lang) if lang != "both" else _both_lines(t)) for m, t in MARKS.items()]

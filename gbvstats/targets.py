@@ -96,8 +96,42 @@ def normalise_name(name: object) -> str:
 class Target:
     """One target of one plan for one locality and year.
 
-    ``inherited_from`` is set when the target was looked up for a locality that has none of its own
-    (e.g. a district without a plan inherits its province's, then the national one).
+    Attributes
+    ----------
+    indicator : str
+        Indicator id (see :mod:`gbvstats.indicators`).
+    locality, level : str
+        Where the target is set (``"Cần Thơ"``) and at which level (``"national"``,
+        ``"province"`` or ``"district"``).
+    year : int
+        Target year.
+    value : float
+        The target as a proportion (70% is 0.7).
+    direction : {"at_least", "at_most"}
+        Met when the value is at least the target (e.g. help-seeking) or at most the target
+        (e.g. prevalence of violence).
+    province : str
+        The province of a district target.
+    code : int or None
+        GSO code of the locality, when the plan's locality has one.
+    baseline_year, baseline_value : int or None, float or None
+        The plan's own baseline, if it states one.
+    document, quote : str
+        The plan the target comes from and the sentence that sets it.
+    source : str
+        ``"bundled"`` or the path of the user's targets file.
+    applies_to, inherited : str, bool
+        Set by a lookup (:meth:`TargetSet.for_locality`): the locality asked for, and whether
+        the target was inherited because that locality has none of its own (a district
+        inherits its province's target, then the national one).
+
+    Examples
+    --------
+    >>> t = targets("help_seeking_formal", year=2024, locality="Cần Thơ")[0]
+    >>> t
+    Target(help_seeking_formal Cần Thơ 2024 ≥ 70%)
+    >>> t.level, t.code, t.document
+    ('province', 92, 'Plan 80/KH-UBND of Cần Thơ city (10 Apr 2024)')
     """
 
     indicator: str
@@ -117,7 +151,27 @@ class Target:
     inherited: bool = False
 
     def is_met_by(self, value: float) -> bool:
-        """Whether a (true or point) value meets the target."""
+        """Whether a (true or point) value meets the target.
+
+        This compares one number with the target; for an estimate with a confidence interval
+        use :func:`assess` (met / not met / cannot tell).
+
+        Parameters
+        ----------
+        value : float
+            A proportion (70% is 0.7).
+
+        Returns
+        -------
+        bool
+            ``value >= target`` for ``at_least``, ``value <= target`` for ``at_most``.
+
+        Examples
+        --------
+        >>> t = targets("help_seeking_formal", year=2024, locality="Cần Thơ")[0]
+        >>> t.is_met_by(0.72), t.is_met_by(0.65)
+        (True, False)
+        """
         return value >= self.value if self.direction == "at_least" else value <= self.value
 
     def __repr__(self) -> str:
@@ -192,7 +246,25 @@ def _all_targets(extra: str | Path | None) -> list[Target]:
 class TargetSet:
     """An immutable collection of :class:`Target` with lookups by locality.
 
-    Iterate it, ``len()`` it, or read ``.frame``.
+    Made by :func:`targets`. Iterate it, index it, ``len()`` it, or read ``.frame``.
+
+    Attributes
+    ----------
+    items : tuple of Target
+
+    Examples
+    --------
+    >>> ts = targets("help_seeking_formal")
+    >>> len(ts), ts[0]
+    (6, Target(help_seeking_formal Việt Nam 2023 ≥ 40%))
+    >>> ts.frame[["locality", "level", "year", "value"]]
+        locality     level  year  value
+    0   Việt Nam  national  2023    0.4
+    1   Việt Nam  national  2025    0.5
+    2  Hương Khê  district  2023    0.4
+    3  Hương Khê  district  2025    0.5
+    4    Cần Thơ  province  2024    0.7
+    5  Quảng Nam  province  2025    0.5
     """
 
     items: tuple[Target, ...] = ()
@@ -208,6 +280,7 @@ class TargetSet:
 
     @property
     def frame(self) -> pd.DataFrame:
+        """The targets as a table: one row per target, with its locality, level, year, value and document."""
         cols = ["indicator", "locality", "level", "province", "year", "value", "direction", "document", "applies_to"]
         return pd.DataFrame([{c: getattr(t, c) for c in cols} for t in self.items], columns=cols)
 
@@ -218,6 +291,51 @@ class TargetSet:
         With ``inherit``, a district falls back to its ``province``'s target, then to the national one;
         a province to the national one. ``year_rule``: ``"exact"`` (the target for ``year``), ``"next"``
         (the first target year at or after ``year``), ``"latest"`` (the last target year).
+
+        Parameters
+        ----------
+        locality : str or int, optional
+            A locality name (compared without case, spacing or Unicode-composition differences,
+            but with its diacritics), a GSO province code, or None / ``"Việt Nam"`` for the nation.
+        province : str or int, optional
+            The province of a district ``locality`` (the first step of inheritance).
+        year : int, optional
+            The year asked for; see ``year_rule``. None picks the latest target year.
+        year_rule : {"exact", "next", "latest"}
+            How ``year`` picks among a locality's target years.
+        inherit : bool, default True
+            Fall back to the province's, then the national, target.
+
+        Returns
+        -------
+        Target or None
+            The target with ``applies_to`` set to ``locality`` and ``inherited`` telling whether
+            it came from a higher level; None when no target applies.
+
+        Raises
+        ------
+        SpecError
+            If ``year_rule`` is not one of the three rules.
+
+        Examples
+        --------
+        >>> ts = targets("help_seeking_formal")
+        >>> ts.for_locality("Hương Khê", province="Hà Tĩnh", year=2024, year_rule="next")
+        Target(help_seeking_formal Hương Khê 2025 ≥ 50%)
+
+        A district without a plan of its own (and a province without one) inherits the
+        national target, and says so:
+
+        >>> t = ts.for_locality("Thạch Hà", province="Hà Tĩnh", year=2024, year_rule="next")
+        >>> t, t.inherited
+        (Target(help_seeking_formal Việt Nam 2025 ≥ 50%, for Thạch Hà), True)
+        >>> ts.for_locality("Thạch Hà", year=2024, year_rule="next", inherit=False) is None
+        True
+
+        A GSO province code works as well as the name:
+
+        >>> ts.for_locality(92, year=2024)
+        Target(help_seeking_formal Cần Thơ 2024 ≥ 70%)
         """
         _choice("year_rule", year_rule, get_args(YearRule))
         chain: list[object] = []
@@ -245,6 +363,10 @@ def _matches(t: Target, loc: object) -> bool:
         return t.code is not None and int(loc) == t.code
     if isinstance(loc, float) and float(loc).is_integer():
         return t.code is not None and int(loc) == t.code
+    if isinstance(loc, str) and loc.strip().isdigit():
+        # GSO codes often arrive as text ("92", "01" from CSV or case records): match them as codes
+        if t.code is not None and int(loc.strip()) == t.code:
+            return True
     name = normalise_name(loc)
     return name == normalise_name(t.locality) or (name == "national" and t.level == "national")
 
@@ -334,6 +456,20 @@ def verdict(ci_low, ci_high, target, direction: str = "at_least") -> np.ndarray:
 
     An administrative value without sampling error is passed as ``ci_low == ci_high == value``.
 
+    Parameters
+    ----------
+    ci_low, ci_high : array_like
+        Interval bounds, one pair per row.
+    target : float or array_like
+        The target (broadcast against the bounds).
+    direction : {"at_least", "at_most"}
+        Which side of the target meets it.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        ``"met"``, ``"not met"``, ``"cannot tell"`` or ``""`` per row.
+
     Examples
     --------
     >>> from gbvstats.targets import verdict
@@ -375,6 +511,22 @@ def probability_meets(estimate, se, target, direction: str = "at_least", df=np.i
     (probability 0). At :math:`\\hat p \\in \\{0, 1\\}` the logit is undefined and the normal approximation on
     the proportion scale is used; with ``se == 0`` (administrative data) the answer is 0 or 1.
 
+    Parameters
+    ----------
+    estimate, se : array_like
+        Point estimates (proportions) and their standard errors.
+    target : float or array_like
+        The target.
+    direction : {"at_least", "at_most"}
+        Which side of the target meets it.
+    df : float or array_like, default inf
+        Degrees of freedom of the estimates (design df); ``inf`` uses the normal distribution.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One probability per estimate (NaN where an input is missing).
+
     Examples
     --------
     >>> from gbvstats.targets import probability_meets
@@ -393,7 +545,9 @@ def probability_meets(estimate, se, target, direction: str = "at_least", df=np.i
         z_logit = (_logit(p) - _logit(t)) / (s / (p * (1 - p)))
         z_lin = (p - t) / s
     z = np.where(inner, z_logit, z_lin)
-    dd = np.where(np.isfinite(d) & (d > 0), d, np.inf)
+    # The same df rule as the intervals (gbvstats.intervals): df < 1 (a domain inside one PSU) or
+    # uses 1, so 'met' agrees with 'the interval lies above the target'; unknown (NaN) or inf df is normal.
+    dd = np.where(np.isnan(d), np.inf, np.where(d < 1, 1.0, d))
     prob = np.where(np.isinf(dd), stats.norm.cdf(z), stats.t.cdf(z, np.where(np.isinf(dd), 1.0, dd)))
     exact = s == 0
     prob = np.where(exact, (p >= t).astype(float), prob)
@@ -408,6 +562,20 @@ def growth_ratio(baseline, baseline_year, current, current_year, target, target_
 
     :math:`r = \\frac{(x_t/x_0)^{1/(t-t_0)} - 1}{(T/x_0)^{1/(t_T-t_0)} - 1}`. NaN when the baseline is 0,
     when no time has passed, or when the baseline already equals the target.
+
+    Parameters
+    ----------
+    baseline, baseline_year : float or array_like
+        The baseline value :math:`x_0` and its year :math:`t_0`.
+    current, current_year : float or array_like
+        The latest value :math:`x_t` and its year :math:`t`.
+    target, target_year : float or array_like
+        The target :math:`T` and the year :math:`t_T` it is due.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        1 means on track; above 1 ahead, between 0 and 1 behind, below 0 moving away.
 
     Examples
     --------
@@ -435,6 +603,19 @@ def progress_status(ratio, current=None, target=None, direction: str = "at_least
     target, else ``substantial`` (≥ 0.95), ``moderate`` (0.6–0.95), ``limited`` (0–0.6),
     ``deterioration`` (< 0), ``""`` when the ratio is missing.
 
+    Parameters
+    ----------
+    ratio : array_like
+        Growth ratios from :func:`growth_ratio`.
+    current, target : array_like, optional
+        With both given, rows whose current value already meets the target are ``achieved``.
+    direction : {"at_least", "at_most"}
+        Which side of the target meets it.
+
+    Returns
+    -------
+    numpy.ndarray of str
+
     Examples
     --------
     >>> from gbvstats.targets import progress_status
@@ -454,7 +635,40 @@ def progress_status(ratio, current=None, target=None, direction: str = "at_least
 
 @dataclass(frozen=True)
 class Assessment:
-    """Verdicts against targets, one row per locality (``.frame``)."""
+    """Verdicts against targets, one row per locality (``.frame``), returned by :func:`assess`.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The locality column, ``estimate``, ``ci_low``, ``ci_high``, ``target``, ``target_year``,
+        ``target_locality`` (where the target was set; differs from the locality when inherited),
+        ``direction``, ``verdict`` (``met``, ``not met``, ``cannot tell``, ``no target`` or
+        ``no estimate``), ``p_meets``, ``baseline``, ``baseline_year``, ``growth_ratio``, ``progress``,
+        ``document``.
+    indicator : str
+        The indicator assessed.
+    level : float
+        Confidence level of the intervals.
+
+    Examples
+    --------
+    Formal help-seeking among women ever subjected to violence, by province (GSO codes), in the
+    2024 round of the example survey, against the targets being worked toward:
+
+    >>> import gbvstats as gs
+    >>> survey = gs.read_survey("surveys/example/community_2024.sav", spec="surveys/example/survey.toml")
+    >>> est = survey.proportion("sought_help_formal", where="gbv_any_ever == 1", by="province",
+    ...                         ci="korn-graubard")
+    >>> a = assess(est, targets("help_seeking_formal"), year=2024)
+    >>> a
+    Assessment(help_seeking_formal: 4 not met)
+    >>> a.frame[["province", "estimate", "ci_high", "target", "target_locality", "verdict"]].round(3)
+       province  estimate  ci_high  target target_locality  verdict
+    0        42     0.149    0.197     0.5        Việt Nam  not met
+    1        49     0.111    0.172     0.5       Quảng Nam  not met
+    2        91     0.145    0.188     0.5        Việt Nam  not met
+    3        92     0.216    0.276     0.7         Cần Thơ  not met
+    """
 
     frame: pd.DataFrame
     indicator: str = ""
@@ -469,7 +683,27 @@ class Assessment:
 
     def plot(self, title: str = ""):
         """Progress toward the targets: each locality's estimate and CI against its target, coloured by
-        verdict (a matplotlib ``Figure``; see :func:`gbvstats.figures.progress_figure`)."""
+        verdict (a matplotlib ``Figure``; see :func:`gbvstats.figures.progress_figure`).
+
+        Parameters
+        ----------
+        title : str, optional
+            Figure title; default the indicator id.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Not attached to pyplot: save it with ``fig.savefig(path)``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> est = pd.DataFrame({"province": ["Cần Thơ", "Quảng Nam"], "estimate": [0.12, 0.55],
+        ...                     "se": [0.02, 0.02], "ci_low": [0.08, 0.51], "ci_high": [0.16, 0.59]})
+        >>> fig = assess(est, targets("help_seeking_formal"), year=2024).plot(title="Formal help-seeking")
+        >>> type(fig).__name__, [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        ('Figure', ['Cần Thơ', 'Quảng Nam'])
+        """
         from .figures import progress_figure  # plotting lives in figures.py, imported only when asked
 
         f = self.frame
@@ -487,6 +721,9 @@ def _as_frame(estimates) -> pd.DataFrame:
     frame = getattr(estimates, "frame", estimates)
     if not isinstance(frame, pd.DataFrame):
         raise SpecError(f"estimates must be an Estimates object or a DataFrame, got {type(estimates).__name__}")
+    if "estimate" not in frame.columns and "value" in frame.columns:
+        # a case indicator (gbvstats.cases.CaseIndicator) names its proportion ``value``
+        frame = frame.rename(columns={"value": "estimate"})
     if "estimate" not in frame.columns:
         raise SpecError(f"estimates have no 'estimate' column (columns: {', '.join(map(str, frame.columns))})")
     return frame
@@ -499,8 +736,8 @@ def assess(estimates, targets, *, by: str | None = None, province: str | None = 
 
     Parameters
     ----------
-    estimates : Estimates or DataFrame
-        Columns ``estimate`` and, for survey indicators, ``se``, ``ci_low``, ``ci_high`` (``df`` if any);
+    estimates : Estimates, CaseIndicator or DataFrame
+        Columns ``estimate`` (or a case indicator's ``value``) and, for survey indicators, ``se``, ``ci_low``, ``ci_high`` (``df`` if any);
         one row per locality in column ``by``.
     targets : TargetSet, Target or float
         Targets to look up per locality (with inheritance), or one value for every row.
@@ -647,8 +884,35 @@ def assess(estimates, targets, *, by: str | None = None, province: str | None = 
 class Projection:
     """A logit-scale weighted trend over survey rounds and its value in the target year.
 
-    ``intercept`` is the logit at ``centre`` (the weighted mean year); ``slope`` is per year on the logit
-    scale. ``projected``, ``pi_low``, ``pi_high`` are on the proportion scale.
+    Returned by :func:`project`. ``intercept`` is the logit at ``centre`` (the weighted mean year);
+    ``slope`` is per year on the logit scale. ``projected``, ``pi_low``, ``pi_high`` are on the
+    proportion scale.
+
+    Attributes
+    ----------
+    years, estimates, se : tuple of float
+        The rounds fitted.
+    intercept, slope, centre : float
+        The fitted line on the logit scale.
+    cov : tuple
+        2 × 2 covariance of (intercept, slope).
+    target_year : int
+    projected, pi_low, pi_high : float
+        The trend's value in the target year and its interval.
+    level : float
+        Confidence level of the interval.
+    scale : {"known", "estimated"}
+        How the coefficient covariance was obtained.
+    df : float
+        Degrees of freedom of the quantiles (``inf`` with ``scale="known"``).
+
+    Examples
+    --------
+    >>> pr = project([2022, 2023, 2024], [0.10, 0.12, 0.14], [0.01, 0.01, 0.01], target_year=2025)
+    >>> pr
+    Projection(3 rounds, +0.190 logit/year → 2025: 16.5% [13.2%, 20.5%] at 95%)
+    >>> round(pr.slope, 4), round(pr.projected, 4), pr.df
+    (0.1896, 0.1649, inf)
     """
 
     years: tuple[float, ...]
@@ -671,7 +935,27 @@ class Projection:
         return float(stats.norm.ppf(q) if math.isinf(self.df) else stats.t.ppf(q, self.df))
 
     def curve(self, years) -> pd.DataFrame:
-        """Fitted trend and interval (proportion scale) at ``years``: columns year, fit, low, high."""
+        """Fitted trend and interval (proportion scale) at ``years``: columns year, fit, low, high.
+
+        Parameters
+        ----------
+        years : array_like
+            Years at which to evaluate the trend (inside or beyond the rounds).
+
+        Returns
+        -------
+        DataFrame
+            ``year``, ``fit`` and the interval ``low``/``high`` at the projection's ``level``.
+
+        Examples
+        --------
+        >>> pr = project([2022, 2023, 2024], [0.10, 0.12, 0.14], [0.01, 0.01, 0.01], target_year=2025)
+        >>> pr.curve([2022, 2024, 2025]).round(4)
+             year     fit     low    high
+        0  2022.0  0.1006  0.0845  0.1193
+        1  2024.0  0.1404  0.1230  0.1598
+        2  2025.0  0.1649  0.1316  0.2047
+        """
         x = np.asarray(years, dtype=float) - self.centre
         eta = self.intercept + self.slope * x
         c = np.asarray(self.cov)
@@ -682,7 +966,33 @@ class Projection:
                              "low": _expit(eta - half), "high": _expit(eta + half)})
 
     def probability_meets(self, target: float, direction: str = "at_least") -> float:
-        """Probability, under the trend model, that the target-year value meets ``target``."""
+        """Probability, under the trend model, that the target-year value meets ``target``.
+
+        Parameters
+        ----------
+        target : float
+            The target as a proportion.
+        direction : {"at_least", "at_most"}
+            Which side of the target meets it.
+
+        Returns
+        -------
+        float
+
+        Notes
+        -----
+        :math:`P = F((\\hat\\eta_T - \\mathrm{logit}(\\text{target})) / \\mathrm{sd}(\\hat\\eta_T))`,
+        with :math:`\\hat\\eta_T` the trend's logit in the target year and :math:`F` the normal
+        (``scale="known"``) or t distribution function (one minus it for ``at_most``).
+
+        Examples
+        --------
+        >>> pr = project([2022, 2023, 2024], [0.10, 0.12, 0.14], [0.01, 0.01, 0.01], target_year=2025)
+        >>> round(pr.probability_meets(0.15), 3), round(pr.probability_meets(0.20), 3)
+        (0.797, 0.041)
+        >>> round(pr.probability_meets(0.15, "at_most"), 3)
+        0.203
+        """
         x = self.target_year - self.centre
         c = np.asarray(self.cov)
         sd = math.sqrt(c[0, 0] + 2 * x * c[0, 1] + x * x * c[1, 1])
@@ -712,8 +1022,21 @@ def project(years, estimates, se, *, target_year: int, level: float = 0.95, scal
     years, estimates, se : array-like
         One value per round; estimates strictly between 0 and 1, se > 0.
     target_year : int
-    level : float
+        The year to project to (the plan's target year).
+    level : float, default 0.95
+        Confidence level of the interval.
     scale : {"known", "estimated"}
+        Take the sampling variances as known, or scale them by the residual variance.
+
+    Returns
+    -------
+    Projection
+
+    Raises
+    ------
+    SpecError
+        Fewer than two distinct years, an estimate outside (0, 1) or a non-positive SE, inputs
+        of unequal length, ``level`` outside (0, 1), or ``scale="estimated"`` with two rounds.
 
     Examples
     --------
@@ -772,7 +1095,33 @@ def project(years, estimates, se, *, target_year: int, level: float = 0.95, scal
 
 @dataclass(frozen=True)
 class NextTarget:
-    """A proposed target for ``year`` on the path from the latest value to the plan's end target."""
+    """A proposed target for ``year`` on the path from the latest value to the plan's end target.
+
+    Returned by :func:`next_target`.
+
+    Attributes
+    ----------
+    year : int
+        The year the proposal is for.
+    value : float
+        The proposed target.
+    latest, latest_year : float, int
+        The latest value and its year.
+    end_value, end_year : float, int
+        The plan's end target.
+    path : {"linear", "logit"}
+        The path the proposal lies on.
+    note : str
+        Why the proposal departs from the path (e.g. the end target is already met), or ``""``.
+
+    Examples
+    --------
+    >>> nt = next_target(0.10, 2024, 0.50, 2028, path="logit")
+    >>> nt
+    NextTarget(2025: 16.1% on the logit path from 10.0% (2024) to 50% (2028))
+    >>> next_target(0.60, 2024, 0.50, 2028).note
+    "the latest value already meets the plan's end target; keep at least the latest value"
+    """
 
     year: int
     value: float
@@ -797,6 +1146,29 @@ def next_target(latest: float, latest_year: int, end_value: float, end_year: int
     scale (slower near 0% and 100%; needs both ends strictly inside (0, 1)). When the latest value
     already meets the end target, the proposal keeps the latest value (no backsliding).
 
+    Parameters
+    ----------
+    latest, latest_year : float, int
+        The latest value (a proportion) and its year.
+    end_value, end_year : float, int
+        The plan's end target and its year.
+    year : int, optional
+        The year to propose a target for; default ``latest_year + 1``.
+    path : {"linear", "logit"}
+        Equal yearly steps on the proportion or on the logit scale.
+    direction : {"at_least", "at_most"}
+        Which side of the target meets it.
+
+    Returns
+    -------
+    NextTarget
+
+    Raises
+    ------
+    SpecError
+        ``end_year`` not after ``latest_year``, ``year`` outside ``(latest_year, end_year]``, or
+        ``path="logit"`` with a value of 0 or 1.
+
     Examples
     --------
     >>> from gbvstats.targets import next_target
@@ -812,6 +1184,9 @@ def next_target(latest: float, latest_year: int, end_value: float, end_year: int
                         "the plan's end target must lie in the future of the latest value")
     if not latest_year < year <= end_year:
         raise SpecError(f"year = {year} must be after {latest_year} and not after the plan's end {end_year}")
+    for name, value in (("latest", latest), ("end_value", end_value)):
+        if not 0.0 <= float(value) <= 1.0:
+            raise SpecError(f"{name} = {value} must be a proportion in [0, 1] (write 15% as 0.15)")
     already = latest >= end_value if direction == "at_least" else latest <= end_value
     frac = (year - latest_year) / (end_year - latest_year)
     if already:
@@ -836,6 +1211,21 @@ class SampleSize:
     ``n_effective`` — as if simple random sampling of eligible women; ``n_eligible`` = ``n_effective × deff``
     (women who answer the question, e.g. survivors for help-seeking); ``n_interviews`` = ``n_eligible /
     eligibility``; ``n_sampled`` = ``n_interviews / response_rate``.
+
+    Returned by :func:`sample_size`; the other attributes (``p``, ``margin``, ``level``,
+    ``power``, ``deff``, ``eligibility``, ``response_rate``) are the inputs.
+
+    Examples
+    --------
+    Help-seeking is asked of survivors only (here 35% of interviewed women), so the sample must
+    be much larger than the effective sample size:
+
+    >>> ss = sample_size(0.15, margin=0.05, power=0.8, deff=1.8, eligibility=0.35, response_rate=0.9)
+    >>> ss
+    SampleSize(select 2288 women → 2059 interviews → 721 eligible; effective 401; p=15%, margin
+    ±5.0%)
+    >>> ss.n_eligible
+    721
     """
 
     n_effective: int
@@ -873,6 +1263,33 @@ def sample_size(p: float, *, margin: float, level: float = 0.95, power: float | 
     ÷ ``eligibility`` (share of interviewed women in the indicator's universe — only survivors answer
     help-seeking), ÷ ``response_rate``; each step rounded up.
 
+    Parameters
+    ----------
+    p : float
+        The expected proportion (e.g. the latest estimate, or the target), in (0, 1).
+    margin : float
+        The CI half-width wanted (without ``power``), or the distance from the target to detect
+        (with ``power``).
+    level : float, default 0.95
+        Confidence level.
+    power : float, optional
+        Probability of a clear verdict when the true value is ``margin`` from the target.
+    deff : float, default 1.5
+        Design effect of the indicator (from the last round: ``Estimates.frame["deff"]``).
+    eligibility : float, default 1.0
+        Share of interviewed women in the indicator's universe.
+    response_rate : float, default 1.0
+        Share of selected women who complete the interview.
+
+    Returns
+    -------
+    SampleSize
+
+    Raises
+    ------
+    SpecError
+        A proportion outside its range or a non-positive ``deff``.
+
     Examples
     --------
     >>> from gbvstats.targets import sample_size
@@ -906,6 +1323,26 @@ def minimum_detectable_change(p: float, n1: int, n2: int | None = None, *, deff:
     :math:`\\mathrm{MDC} = (z_{1-\\alpha/2} + z_{power})\\sqrt{\\mathrm{deff}\\,(p_1(1-p_1)/m_1 + p_2(1-p_2)/m_2)}`,
     with :math:`m_i = n_i \\times` ``eligibility`` the women in the indicator's universe among ``n_i``
     completed interviews (``p2`` defaults to ``p``).
+
+    Parameters
+    ----------
+    p : float
+        The proportion in the first round.
+    n1, n2 : int
+        Completed interviews in each round (``n2`` defaults to ``n1``).
+    deff : float, default 1.5
+        Design effect.
+    level, power : float
+        Confidence level of the two-sided test and its power.
+    eligibility : float, default 1.0
+        Share of interviewed women in the indicator's universe.
+    p2 : float, optional
+        The proportion in the second round (default ``p``).
+
+    Returns
+    -------
+    float
+        The smallest detectable difference, on the proportion scale (0.05 is 5 points).
 
     Examples
     --------

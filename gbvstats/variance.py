@@ -17,7 +17,8 @@ The variance at stage ``s`` (R ``onestrat``), for domain ``d``::
 
     sum_g  mult_g * (1 - f_g) * n_g / (n_g - 1) * sum_{u in g} (t_du - tbar_dg)^2
 
-with ``g`` the stratum (stage 1) or the parent unit (later stages), ``n_g`` its number of sampled
+with ``g`` the stratum (stage 1) or the parent unit (later stages; with strata below stage 1, the
+stratum within the parent unit, R's ``strata=~s1+s2``), ``n_g`` its number of sampled
 units (from the whole design: units with no domain member count as zero totals), ``f_g = n_g/N_g``
 (0 without fpc), ``mult_g`` the product of the sampling fractions of the earlier stages (R's
 ``nPSU/fpc`` multiplier), and stages after stage 1 only when ``fpc`` is given for them.
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import DesignError
+from .errors import DesignError, format_rows
 
 __all__ = ["TaylorVariance", "taylor_variance", "domain_sums", "dense_codes"]
 
@@ -41,6 +42,27 @@ class TaylorVariance:
 
     ``df = n_psu - n_strata`` counted over the PSUs and strata that contain domain members
     (R's ``degf`` of the subset design).
+
+    Attributes
+    ----------
+    variance : numpy.ndarray
+        Per domain, the variance of the total of the scores.
+    df, n_psu, n_strata : numpy.ndarray
+        Per domain: degrees of freedom, and the stage-1 PSUs and strata holding members.
+
+    Examples
+    --------
+    :func:`taylor_variance` of the total of ``y`` in two domains: with one PSU total ``t_hi``
+    per PSU, ``v = sum_h n_h/(n_h - 1) sum_i (t_hi - mean_h)^2``. Domain 0 has PSU totals
+    (1, 3) in stratum 1 and (0, 5) in stratum 2: ``v = 2 * 2 + 2 * 12.5 = 29``.
+
+    >>> import numpy as np, pandas as pd
+    >>> from gbvstats.design import Design
+    >>> df = pd.DataFrame({"w": [1.0] * 6, "st": [1, 1, 1, 2, 2, 2], "psu": [1, 1, 2, 3, 4, 4],
+    ...                    "y": [1.0, 2, 3, 4, 5, 6], "domain": [0, 1, 0, 1, 0, 1]})
+    >>> design = Design.from_frame(df, weights="w", strata="st", psu="psu")
+    >>> taylor_variance(design, df["y"].to_numpy(), df["domain"].to_numpy(), 2)
+    TaylorVariance(variance=array([29.,  8.]), df=array([1, 1]), n_psu=array([3, 3]), n_strata=array([2, 2]))
     """
 
     variance: np.ndarray
@@ -71,11 +93,18 @@ def _stage_setup(design, stage: int, mult_row: np.ndarray):
     """Units, groups and per-group constants of one stage."""
     units = design.clusters[stage]
     groups = design.strata if stage == 0 else design.clusters[stage - 1]
+    sub = getattr(design, "substrata", ())
+    if stage > 0 and stage - 1 < len(sub) and sub[stage - 1] is not None:
+        groups = sub[stage - 1]  # strata below stage 1: the stratum within the previous stage's unit
     n_units = int(units.max()) + 1
     rep = np.empty(n_units, dtype=np.int64)
     rep[units] = np.arange(units.shape[0], dtype=np.int64)
     group_of_unit = groups[rep]
     n_groups = int(groups.max()) + 1
+    # the unit each group lies in (R's multistage recursion runs onestage within it): none at stage 1
+    parent_of_group = np.zeros(n_groups, dtype=np.int64)
+    if stage > 0:
+        parent_of_group[groups] = design.clusters[stage - 1]
     n_g = np.bincount(group_of_unit, minlength=n_groups).astype(np.float64)
     fpc = design.fpc[stage] if stage < len(design.fpc) else None
     if fpc is None:
@@ -92,10 +121,10 @@ def _stage_setup(design, stage: int, mult_row: np.ndarray):
     with np.errstate(divide="ignore", invalid="ignore"):
         c_g = np.where(n_g > 1, fcorr * n_g / np.maximum(n_g - 1, 1), fcorr) * mult_g
     lonely_g = (n_g == 1) & (fcorr > 0)
-    return units, group_of_unit, n_g, c_g, lonely_g, frac, groups
+    return units, group_of_unit, n_g, c_g, lonely_g, frac, groups, parent_of_group
 
 
-def _pairs_variance(pu, pdm, t, n_domains, group_of_unit, n_g, c_g, lonely_g, policy, stage1):
+def _pairs_variance(pu, pdm, t, n_domains, group_of_unit, n_g, c_g, lonely_g, policy, stage1, parent_of_group=None):
     """Stage variance per domain from (unit, domain, total) triples of present pairs."""
     D = n_domains
     pg = group_of_unit[pu]
@@ -115,6 +144,21 @@ def _pairs_variance(pu, pdm, t, n_domains, group_of_unit, n_g, c_g, lonely_g, po
         use_dg &= ~lonely_g[g]
     pair_c = c_g[pg] * (t - m[dg_codes]) ** 2
     dg_c = c_g[g] * (n_g[g] - k) * m**2
+    if policy == "average" and not stage1 and parent_of_group is not None and lonely_g.any():
+        # R's multistage runs onestage within every unit of the previous stage: there the strata
+        # with a variance are scaled by nstrat / nokstrat, counted within that unit among the strata
+        # holding domain members. Where every such stratum is lonely R returns NA for the whole
+        # estimate; gbvstats then lets them contribute 0 (as 'remove'; docs/estimation.md).
+        pd_codes, pd_keys = _factorize(parent_of_group[g] * D + dd)
+        present = np.bincount(pd_codes).astype(np.float64)
+        lonely_present = np.bincount(pd_codes, weights=lonely_g[g].astype(np.float64))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale_pd = np.where((lonely_present > 0) & (present > lonely_present),
+                                present / (present - lonely_present), 1.0)
+        v_pd = np.bincount(dg_codes[use_pair], weights=pair_c[use_pair], minlength=dg_keys.shape[0])
+        v_pd = v_pd + np.where(use_dg, dg_c, 0.0)  # per (group, domain) pair
+        v_pd = np.bincount(pd_codes, weights=v_pd, minlength=pd_keys.shape[0]) * scale_pd
+        return np.bincount(pd_keys % D, weights=v_pd, minlength=D)[:D]
     var = np.bincount(pdm[use_pair], weights=pair_c[use_pair], minlength=D)[:D]
     var += np.bincount(dd[use_dg], weights=dg_c[use_dg], minlength=D)[:D]
     if policy == "average" and stage1:
@@ -185,12 +229,15 @@ def taylor_variance(design, scores: np.ndarray, domain: np.ndarray, n_domains: i
     for stage in range(n_stages):
         if stage > 0 and (stage >= len(design.fpc) or design.fpc[stage] is None):
             break  # later stages without fpc: fully enumerated / with-replacement approximation (R)
-        units, group_of_unit, n_g, c_g, lonely_g, frac, groups = _stage_setup(design, stage, mult_row)
+        units, group_of_unit, n_g, c_g, lonely_g, frac, groups, parent_g = _stage_setup(design, stage, mult_row)
         U = int(group_of_unit.shape[0])
         if stage > 0 and lonely_g.any() and design.lonely_psu in ("fail", "collapse"):
+            where = "stage-{0} unit(s)".format(stage) if groups is design.clusters[stage - 1] else \
+                "stage-{0} strata (within a stage-{1} unit)".format(stage + 1, stage)
             raise DesignError(
-                f"{int(lonely_g.sum())} stage-{stage} unit(s) have a single sampled stage-{stage + 1} unit "
-                "and the fpc says more exist; choose lonely_psu='remove', 'certainty', 'adjust' or 'average'"
+                f"{int(lonely_g.sum())} {where} have a single sampled stage-{stage + 1} unit "
+                f"({format_rows(np.flatnonzero(lonely_g[groups]))}) and the fpc says more exist; choose "
+                "lonely_psu='remove', 'certainty', 'adjust' or 'average'"
             )
         # membership pairs (domain, unit) from member rows: used for df and for present pairs
         mu = units if mrows.shape[0] == n else units[mrows]
@@ -233,7 +280,7 @@ def taylor_variance(design, scores: np.ndarray, domain: np.ndarray, n_domains: i
             pu_all = np.repeat(np.arange(U, dtype=np.int64), D)
             pd_all = np.tile(np.arange(D, dtype=np.int64), U)
             v = _pairs_variance(pu_all, pd_all, T.ravel(), D, group_of_unit, n_g, c_g, lonely_g,
-                                design.lonely_psu, stage == 0)
+                                design.lonely_psu, stage == 0, parent_g)
         else:
             sm = scores[mrows] if mrows.shape[0] != n else scores
             if nested:
@@ -242,7 +289,8 @@ def taylor_variance(design, scores: np.ndarray, domain: np.ndarray, n_domains: i
                 t = np.bincount(mkey, weights=sm, minlength=span)[pkeys]
             else:
                 t = np.bincount(pcodes, weights=sm, minlength=pkeys.shape[0])
-            v = _pairs_variance(pu, pdm, t, D, group_of_unit, n_g, c_g, lonely_g, design.lonely_psu, stage == 0)
+            v = _pairs_variance(pu, pdm, t, D, group_of_unit, n_g, c_g, lonely_g, design.lonely_psu, stage == 0,
+                                parent_g)
         var += v
         if frac is None:
             break

@@ -67,12 +67,30 @@ def test_pseudonymise_equals_single_value_hmac():
     ]
 
 
-def test_doctests_of_keys_and_pseudonym():
-    import doctest
+def test_exclusion_warning_points_at_the_users_call():
+    import warnings
+    from pathlib import Path
 
-    import gbvstats.disclosure.pseudonym as pseudonym
-    import gbvstats.keys as keys
+    import gbvstats as gs
 
-    for module in (keys, pseudonym):
-        result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0, module.__name__
+    example = Path(__file__).resolve().parents[1] / "surveys" / "example"
+    s = gs.read_survey(example / "community_2024.sav", spec=example / "survey.toml")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s.proportion("sought_help_formal", where="gbv_any_ever == 1")
+    excl = [w for w in caught if issubclass(w.category, gs.errors.ExclusionWarning)]
+    assert excl and all(w.filename == __file__ for w in excl), [(w.filename, w.lineno) for w in excl]
+
+
+def test_python_dash_m_runs_the_cli():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "gbvstats", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and "gbvstats" in (out.stdout + out.stderr)
+
+
+def test_table_building_blocks_are_public():
+    import gbvstats as gs
+
+    assert gs.Column is gs.tables.Column and callable(gs.render.to_markdown)

@@ -41,7 +41,11 @@ def register(subparsers) -> None:
     p.add_argument("--rules", default=None, help="reliability rules: nchs, dhs or rse (default nchs for "
                                                  "proportions, rse otherwise)")
     p.add_argument("--weights", help="weight column (overrides the spec)")
-    p.add_argument("--strata", help="stratum column (overrides the spec)")
+    p.add_argument("--strata", help="stratum column(s), comma-separated by stage (overrides the spec)")
+    p.add_argument("--nest", action="store_true", default=None,
+                   help="PSU numbers restart within each stratum (DHS v021 within v022), as R's nest=TRUE")
+    p.add_argument("--category", help="with --stat proportion: the share in this category (code or label) "
+                                      "of --var, as R's svymean(~factor(var))")
     p.add_argument("--psu", help="cluster column(s), comma-separated by stage (overrides the spec)")
     p.add_argument("--fpc", help="fpc column(s), comma-separated by stage (overrides the spec)")
     p.add_argument("--lonely-psu", choices=LONELY_PSU_POLICIES, default=None,
@@ -62,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExclusionWarning)  # counted in the notes printed below
         survey = read_survey(args.file, spec=args.spec)
-    overrides = any(v is not None for v in (args.weights, args.strata, args.psu, args.fpc, args.lonely_psu))
+    overrides = any(v is not None for v in (args.weights, args.strata, args.psu, args.fpc, args.lonely_psu,
+                                            args.nest))
     if overrides or args.spec is None:
         d = getattr(getattr(survey, "spec", None), "design", None)
         weights = args.weights or (d.weights if d is not None else None)
@@ -70,13 +75,15 @@ def run(args: argparse.Namespace) -> int:
             raise SpecError(f"{args.file}: no design weights; pass --spec SPEC or --weights COLUMN")
         psu = _list(args.psu) or (list(d.psu) if d is not None and d.psu else None)
         fpc = _list(args.fpc) or (list(d.fpc) if d is not None and d.fpc else None)
+        strata = _list(args.strata) or (d.strata if d is not None else None)
         design = Design.from_frame(
             survey.data,
             weights=weights,
-            strata=args.strata or (d.strata if d is not None else None),
+            strata=strata[0] if isinstance(strata, list) and len(strata) == 1 else strata,
             psu=psu[0] if psu and len(psu) == 1 else psu,
             fpc=fpc[0] if fpc and len(fpc) == 1 else fpc,
             lonely_psu=args.lonely_psu or (d.lonely_psu if d is not None and d.lonely_psu else "fail"),
+            nest=bool(args.nest) or bool(getattr(d, "nest", False)),
         )
     else:
         design = survey.design
@@ -88,6 +95,15 @@ def run(args: argparse.Namespace) -> int:
         if args.stat == "ratio":
             est = design.ratio(args.var, args.denominator, **kw)
         else:
+            if args.category is not None:
+                if args.stat != "proportion":
+                    raise SpecError("--category goes with --stat proportion")
+                category = args.category
+                try:
+                    category = float(category) if "." in category else int(category)
+                except ValueError:
+                    pass  # a value label
+                kw["category"] = category
             est = getattr(design, args.stat)(args.var, **kw)
     if args.out:
         from ..render import write_atomic

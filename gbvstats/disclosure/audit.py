@@ -40,9 +40,39 @@ _OPTIONS = {"presolve": False}
 class Intervals:
     """Feasible intervals of audited cells (positions into the table's cells).
 
-    ``low``/``high`` are the attacker's best bounds (``high`` is ``inf`` when unbounded).
-    ``duals_low``/``duals_high`` map a target position to ``(rows, multipliers)`` of the LP that
-    found the bound (only when asked for).
+    Returned by :func:`feasible_intervals`; one entry per audited cell, in the order of
+    ``cells``.
+
+    Attributes
+    ----------
+    cells : numpy.ndarray of int
+        Positions of the audited cells among the table's cells.
+    low, high : numpy.ndarray of float
+        The attacker's best bounds (``high`` is ``inf`` when the cell is unbounded, e.g. when the
+        grand total is suppressed too).
+    n_lp : int
+        Number of linear programmes solved.
+    duals_low, duals_high : dict or None
+        With ``duals=True``: map a cell position to ``(rows, multipliers)`` of the LP that found
+        its bound (cells whose bound was proven from other LPs' solutions have no entry);
+        ``None`` otherwise.
+
+    Examples
+    --------
+    A row of three cells and its total; the first and third cells are suppressed, so each is
+    known to lie between 0 and 10 - 5 = 5:
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> A = sp.csr_matrix(np.array([[-1., -1., -1., 1.]]))
+    >>> iv = feasible_intervals(A, np.array([2., 5., 3., 10.]), np.array([True, False, True, False]))
+    >>> iv.cells.tolist(), iv.low.tolist(), iv.high.tolist(), iv.n_lp
+    ([0, 2], [0.0, 0.0], [5.0, 5.0], 2)
+
+    With the total suppressed as well, nothing bounds the cells from above:
+
+    >>> iv = feasible_intervals(A, np.array([2., 5., 3., 10.]), np.array([True, False, True, True]))
+    >>> iv.high.tolist(), iv.duals_high is None
+    ([inf, inf, inf], True)
     """
 
     cells: np.ndarray

@@ -116,6 +116,34 @@ def dense(key: np.ndarray) -> tuple[np.ndarray, int]:
 def individual_risk(fk: np.ndarray, Fk: np.ndarray) -> np.ndarray:
     """Benedetti–Franconi individual risk (sdcMicro's approximation); see the module docstring.
 
+    Parameters
+    ----------
+    fk : array_like of int
+        Sample frequency of each record's key (number of records with the same key).
+    Fk : array_like of float
+        Estimated population frequency of the key (sum of the survey weights of those records);
+        ``Fk = fk`` for unweighted data.
+
+    Returns
+    -------
+    numpy.ndarray
+        The risk of each record, in ``[0, 1]``.
+
+    Notes
+    -----
+    With ``pk = min(fk / Fk, 1)``: ``r = pk / (1 - pk) * log(1 / pk)`` for ``fk = 1``,
+    ``r = pk / (1 - pk) - (pk / (1 - pk))**2 * log(1 / pk)`` for ``fk = 2`` and
+    ``r = pk / (fk - (1 - pk))`` for ``fk > 2``; ``r = 1 / fk`` where ``pk = 1``.
+    Benedetti and Franconi (1998); Templ, Kowarik and Meindl (2015), section 3.
+
+    See Also
+    --------
+    assess : fk, Fk and this risk for every record of a data set.
+
+    Examples
+    --------
+    Without weights (``Fk = fk``) the risk is the prosecutor risk ``1 / fk``:
+
     >>> individual_risk(np.array([1, 2, 3]), np.array([1.0, 2.0, 3.0])).round(4).tolist()
     [1.0, 0.5, 0.3333]
     >>> individual_risk(np.array([1]), np.array([10.0])).round(4).tolist()
@@ -143,7 +171,33 @@ def individual_risk(fk: np.ndarray, Fk: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RiskSummary:
-    """File-level figures of a :class:`RiskReport`."""
+    """File-level figures of a :class:`RiskReport`.
+
+    Attributes
+    ----------
+    records, keys : int
+        Number of records and of distinct keys (combinations of quasi-identifier values).
+    k, l : int
+        The thresholds assessed (``l`` is 1 when no sensitive variable was given).
+    semantics : str
+        ``"safe"`` or ``"wildcard"`` (how missing quasi-identifier values count).
+    records_violating_k, keys_violating_k : int
+        Records in keys with ``fk < k``, and the number of such keys.
+    records_violating_l, keys_violating_l : int
+        Records in classes with fewer than ``l`` distinct values of a sensitive variable.
+    records_homogeneous : int
+        Records in classes where a sensitive variable has exactly one distinct value.
+    expected_reidentifications, global_risk, max_risk : float
+        Sum, mean and maximum of the individual risk.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"district": [1, 1, 1, 2], "age_group": [3, 3, 3, 3]})
+    >>> summary = assess(d, ["district", "age_group"], k=3).summary
+    >>> summary.records_violating_k, summary.keys_violating_k, round(summary.global_risk, 4)
+    (1, 1, 0.5)
+    """
 
     records: int
     keys: int
@@ -160,17 +214,58 @@ class RiskSummary:
     max_risk: float
 
     def as_dict(self) -> dict:
-        """The summary as a plain dict (for reports and JSON)."""
+        """The summary as a plain dict (for reports and JSON).
+
+        Returns
+        -------
+        dict
+            Field name to value, in the order of the fields.
+
+        Examples
+        --------
+        >>> import json
+        >>> import pandas as pd
+        >>> d = pd.DataFrame({"district": [1, 1, 1, 2], "age_group": [3, 3, 3, 3]})
+        >>> summary = assess(d, ["district", "age_group"], k=3).summary
+        >>> json.dumps(summary.as_dict())[:61]
+        '{"records": 4, "keys": 2, "k": 3, "l": 1, "semantics": "safe"'
+        >>> summary.as_dict()["records_violating_k"]
+        1
+        """
         return dict(self.__dict__)
 
 
 @dataclass(frozen=True, repr=False)
 class RiskReport:
-    """Per-record and file-level disclosure risk.
+    """Per-record and file-level disclosure risk, returned by :func:`assess`.
 
-    ``frame`` has one row per record (same index as the data): ``fk``, ``Fk``, ``risk``,
-    ``violates_k``, ``violates_l``, ``homogeneous`` and ``l_<var>`` (distinct values of each
-    sensitive variable in the record's class).
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per record (same index as the data): ``fk``, ``Fk``, ``risk``, ``violates_k``,
+        ``violates_l``, ``homogeneous`` and ``l_<var>`` (distinct values of each sensitive
+        variable in the record's class).
+    summary : RiskSummary
+        The file-level figures.
+    quasi_identifiers, sensitive : tuple of str
+        The columns assessed.
+
+    Examples
+    --------
+    >>> import gbvstats as gs
+    >>> survey = gs.read_survey("surveys/example/community_2024.sav", spec="surveys/example/survey.toml")
+    >>> report = assess(survey.data, ["district", "age_group", "ethnicity"], k=5, weights="weight",
+    ...                 sensitive=["ipv_phys_ever"])
+    >>> report
+    RiskReport(3136 records, 421 keys on 3 quasi-identifiers; k=5: 323 records in 179 keys violate;
+    l=2: 521 records violate; expected re-identifications 9.15, global risk 0.0029, safe semantics)
+    >>> report.frame[["fk", "Fk", "risk", "violates_k"]].head(3).round(4)
+       fk         Fk    risk  violates_k
+    0  29  2403.6589  0.0004       False
+    1  19  1486.7233  0.0007       False
+    2  23  1814.8511  0.0006       False
+    >>> report.summary.records_violating_k
+    323
     """
 
     frame: pd.DataFrame

@@ -37,21 +37,139 @@ __all__ = ["MinFrequency", "Dominance", "PPercent", "GroupDisclosure", "Rule", "
 
 
 class CellStats(Protocol):
-    """What a rule may look at (built by :mod:`gbvstats.disclosure.tables`), one entry per cell."""
+    """What a rule may look at (built by :mod:`gbvstats.disclosure.tables`), one entry per cell.
+
+    The cells are every cell of the table: the detailed cells and all totals and sub-totals, in
+    the order of :attr:`ProtectedTable.frame <gbvstats.disclosure.ProtectedTable.frame>`. For a
+    count table (no contributions) every case contributes 1, so ``frequency`` is the count and
+    ``top`` holds a 1 for each case up to its width (a count of 1 gives ``[1, 0]``).
+
+    Attributes
+    ----------
+    value : numpy.ndarray
+        Cell value (count or magnitude), shape ``(cells,)``.
+    frequency : numpy.ndarray
+        Unweighted number of cases / contributors, shape ``(cells,)``.
+    top : numpy.ndarray
+        The largest contributions of each cell, descending and zero-padded, shape ``(cells, K)``
+        with ``K >= 2`` (``K >= n`` when a ``Dominance(n, k)`` rule is in use).
+
+    Examples
+    --------
+    A rule only needs these attributes, so a plain namespace stands in for the table's
+    statistics when trying a rule out:
+
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> stats = SimpleNamespace(value=np.array([20., 3.]), frequency=np.array([20, 3]),
+    ...                         top=np.array([[1., 1.], [1., 1.]]))
+    >>> MinFrequency(5).flag(stats).tolist(), PPercent(10).flag(stats).tolist()
+    ([False, True], [False, False])
+    """
 
     value: np.ndarray  #: cell value (count or magnitude)
     frequency: np.ndarray  #: unweighted number of cases / contributors
     top: np.ndarray  #: (cells, K) largest contributions, descending, zero-padded
 
     def row_total(self, dim: str) -> np.ndarray:
-        """Value of the cell's parent along ``dim`` (NaN where the cell is the root of ``dim``)."""
+        """Value of the cell's parent along ``dim`` (NaN where the cell is the root of ``dim``).
+
+        Parameters
+        ----------
+        dim : str
+            A dimension of the table (a key of ``dims`` in
+            :func:`~gbvstats.disclosure.protect_table`).
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per cell: the value of the cell one level up along ``dim`` (the other
+            dimensions unchanged), e.g. the district total for a district × type cell.
+
+        Raises
+        ------
+        SpecError
+            If ``dim`` is not a dimension of the table.
+
+        Examples
+        --------
+        :class:`GroupDisclosure` compares each cell with its parent; a stand-in with the
+        parents' values shows what it receives:
+
+        >>> import numpy as np
+        >>> from types import SimpleNamespace
+        >>> stats = SimpleNamespace(value=np.array([15., 12., 3.]),
+        ...                         row_total=lambda dim: np.array([np.nan, 15., 15.]))
+        >>> stats.row_total("type").tolist()
+        [nan, 15.0, 15.0]
+        >>> GroupDisclosure("type", share=0.8).flag(stats).tolist()
+        [False, True, False]
+        """
 
 
 class Rule(Protocol):
-    def flag(self, stats: CellStats) -> np.ndarray: ...
+    """What a primary suppression rule is: any object with ``flag(stats)`` and ``reason``.
+
+    The built-in rules (:class:`MinFrequency`, :class:`Dominance`, :class:`PPercent`,
+    :class:`GroupDisclosure`) are frozen dataclasses; a project may add its own rule the same way.
+    Structural zeros are never flagged, whatever a rule returns; a cell flagged by several
+    rules lists every reason.
+    Make it a frozen dataclass too, so that its ``repr`` is the full specification stored in a
+    publication manifest.
+
+    Examples
+    --------
+    A custom rule (suppress a type that makes up more than ``share`` of its district), used
+    like a built-in one:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from dataclasses import dataclass
+    >>> from gbvstats.disclosure import protect_table
+    >>> @dataclass(frozen=True)
+    ... class MajorityShare:
+    ...     share: float = 0.75
+    ...     @property
+    ...     def reason(self):
+    ...         return f"one type > {self.share:.0%} of its district"
+    ...     def flag(self, stats):
+    ...         total = np.nan_to_num(stats.row_total("type"), nan=np.inf)
+    ...         return stats.value > self.share * total
+    >>> counts = pd.DataFrame({"district": ["A", "A", "B", "B", "C", "C"],
+    ...                        "type": ["physical", "sexual"] * 3, "value": [12, 3, 9, 8, 15, 11]})
+    >>> t = protect_table(counts, {"district": ["A", "B", "C"], "type": ["physical", "sexual"]},
+    ...                   primary=[MajorityShare(0.75)])
+    >>> t.frame.query("status == 'primary'")[["district", "type", "reason"]]
+      district      type                          reason
+    4        A  physical  one type > 75% of its district
+    """
+
+    def flag(self, stats: CellStats) -> np.ndarray:
+        """Return a boolean array, one entry per cell: True where the cell is sensitive.
+
+        Parameters
+        ----------
+        stats : CellStats
+            The table's per-cell statistics.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from types import SimpleNamespace
+        >>> rule: Rule = MinFrequency(10)
+        >>> rule.flag(SimpleNamespace(frequency=np.array([4, 10, 25]))).tolist()
+        [True, False, False]
+        """
+        ...
 
     @property
-    def reason(self) -> str: ...
+    def reason(self) -> str:
+        """Why a flagged cell is sensitive, shown in the table's ``reason`` column."""
+        ...
 
 
 def _check_number(name: str, value, low: float, high: float | None = None, *, integer=False):
@@ -98,9 +216,32 @@ class MinFrequency:
 
     @property
     def reason(self) -> str:
+        """The reason shown for a flagged cell, e.g. ``'frequency < 5'``."""
         return f"frequency < {self.threshold}" + (" (zeros included)" if self.zeros else "")
 
     def flag(self, stats) -> np.ndarray:
+        """Flag cells with ``0 < frequency < threshold`` (``0 <= frequency`` with ``zeros=True``).
+
+        Parameters
+        ----------
+        stats : CellStats
+            Only ``stats.frequency`` is used.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            True where the cell is sensitive.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from types import SimpleNamespace
+        >>> rule = MinFrequency(10, zeros=True)
+        >>> rule.flag(SimpleNamespace(frequency=np.array([0, 9, 10]))).tolist()
+        [True, True, False]
+        >>> rule.reason
+        'frequency < 10 (zeros included)'
+        """
         f = np.asarray(stats.frequency)
         low = 0 if self.zeros else 1
         return (f >= low) & (f < self.threshold)
@@ -130,9 +271,32 @@ class Dominance:
 
     @property
     def reason(self) -> str:
+        """The reason shown for a flagged cell, e.g. ``'dominance (1, 85)'``."""
         return f"dominance ({self.n}, {self.k:g})"
 
     def flag(self, stats) -> np.ndarray:
+        """Flag cells with a positive value whose ``n`` largest contributions exceed ``k`` % of it.
+
+        Parameters
+        ----------
+        stats : CellStats
+            ``stats.value`` and the first ``n`` columns of ``stats.top`` are used.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            True where ``sum(top[:, :n]) > k/100 * value``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from types import SimpleNamespace
+        >>> stats = SimpleNamespace(value=np.array([200., 200.]),
+        ...                         top=np.array([[150., 40.], [80., 70.]]))
+        >>> rule = Dominance(n=2, k=90)
+        >>> rule.flag(stats).tolist(), rule.reason
+        ([True, False], 'dominance (2, 90)')
+        """
         v = np.asarray(stats.value, dtype=float)
         top = np.asarray(stats.top, dtype=float)
         largest = top[:, : self.n].sum(axis=1)
@@ -161,9 +325,33 @@ class PPercent:
 
     @property
     def reason(self) -> str:
+        """The reason shown for a flagged cell, e.g. ``'p% rule (p = 10)'``."""
         return f"p% rule (p = {self.p:g})"
 
     def flag(self, stats) -> np.ndarray:
+        """Flag cells with a positive value where ``value - x1 - x2 < p/100 * x1``.
+
+        Parameters
+        ----------
+        stats : CellStats
+            ``stats.value`` and the two largest contributions ``stats.top[:, :2]`` are used.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            True where the second largest contributor could estimate the largest within p %.
+
+        Examples
+        --------
+        In a count table every case contributes 1, so the p % rule flags counts of 1 and 2:
+
+        >>> import numpy as np
+        >>> from types import SimpleNamespace
+        >>> stats = SimpleNamespace(value=np.array([1., 2., 3.]),
+        ...                         top=np.array([[1., 0.], [1., 1.], [1., 1.]]))
+        >>> PPercent(10).flag(stats).tolist()
+        [True, True, False]
+        """
         v = np.asarray(stats.value, dtype=float)
         top = np.asarray(stats.top, dtype=float)
         x1 = top[:, 0]
@@ -200,10 +388,35 @@ class GroupDisclosure:
 
     @property
     def reason(self) -> str:
+        """The reason shown for a flagged cell, naming ``dim`` and ``share``."""
         pct = f"{self.share * 100:g}%"
         return f"group disclosure along {self.dim} (one category ≥ {pct} of its group)"
 
     def flag(self, stats) -> np.ndarray:
+        """Flag cells holding at least ``share`` of a positive parent along ``dim``.
+
+        Parameters
+        ----------
+        stats : CellStats
+            ``stats.value`` and ``stats.row_total(dim)`` are used.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            True where ``value >= share * parent`` and ``parent > 0``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from types import SimpleNamespace
+        >>> stats = SimpleNamespace(value=np.array([10., 9., 1.]),
+        ...                         row_total=lambda dim: np.array([np.nan, 10., 10.]))
+        >>> rule = GroupDisclosure("type", share=0.9)
+        >>> rule.flag(stats).tolist()
+        [False, True, False]
+        >>> rule.reason
+        'group disclosure along type (one category ≥ 90% of its group)'
+        """
         v = np.asarray(stats.value, dtype=float)
         total = np.asarray(stats.row_total(self.dim), dtype=float)
         with np.errstate(invalid="ignore"):

@@ -168,7 +168,38 @@ def _parse_dim(name: str, spec) -> _Dim:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One table of a linked set for :func:`protect_tables` (same arguments as :func:`protect_table`)."""
+    """One table of a linked set for :func:`protect_tables` (same arguments as :func:`protect_table`).
+
+    Attributes
+    ----------
+    counts : DataFrame
+        One row per detailed cell: a column per dimension and the value column.
+    dims : dict
+        ``{column: [categories]}`` or ``{column: {root: [children], ...}}``.
+    primary : list of rules, optional
+        This table's primary rules; ``None`` uses the ``primary`` given to :func:`protect_tables`.
+    contributions : DataFrame, optional
+        One row per contribution (magnitude tables).
+    value : str, default "value"
+        Name of the value column.
+    name : str, optional
+        Shown in the result's ``repr`` and in error messages.
+
+    Examples
+    --------
+    Two tables of the same case records share their district totals, so they are protected
+    together:
+
+    >>> import pandas as pd
+    >>> by_type = pd.DataFrame({"district": ["A", "A", "B", "B"], "type": ["x", "y", "x", "y"],
+    ...                         "value": [3, 9, 8, 7]})
+    >>> by_age = pd.DataFrame({"district": ["A", "A", "B", "B"], "age": ["<18", "18+", "<18", "18+"],
+    ...                        "value": [6, 6, 2, 13]})
+    >>> specs = [TableSpec(by_type, {"district": ["A", "B"], "type": ["x", "y"]}, name="by type"),
+    ...          TableSpec(by_age, {"district": ["A", "B"], "age": ["<18", "18+"]}, name="by age")]
+    >>> [t.name for t in protect_tables(specs)]
+    ['by type', 'by age']
+    """
 
     counts: pd.DataFrame
     dims: Mapping
@@ -899,6 +930,43 @@ class ProtectedTable:
         One row per suppressed cell: dimensions, ``status``, the attacker's feasible ``low`` and
         ``high``, the ``required_low``/``required_high`` protection interval (primary cells; NaN for
         secondary ones) and ``ok``. For the producer only: the required bounds reveal the values.
+    dims : tuple of str
+        The dimension columns.
+    method : str
+        ``"optimal"`` or ``"hypercube"``.
+    protection : float
+        The protection level ``p``: an attacker's feasible interval for each primary cell of
+        value ``a`` covers ``[a - p·a, a + max(p·a, 1)]``.
+    rules : tuple
+        The primary rules applied.
+    rounds, n_lp : int
+        Rounds of the cut loop and linear programmes solved by the audit.
+    name : str or None
+        The table's name (from :class:`TableSpec`).
+    minimal : bool
+        True when the pattern is the MILP's optimum (no greedy repair was needed).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"district": ["A", "A", "B", "B", "C", "C"],
+    ...                        "type": ["physical", "sexual"] * 3, "value": [12, 3, 9, 8, 15, 11]})
+    >>> t = protect_table(counts, {"district": ["A", "B", "C"], "type": ["physical", "sexual"]})
+    >>> t
+    <ProtectedTable district × type: 12 cells, 1 primary, 3 secondary suppressions; method=optimal,
+    protection=0.3; audit passed>
+    >>> t.rules, t.minimal
+    ((MinFrequency(threshold=5, zeros=False),), True)
+
+    The audit shows what an attacker can infer about each suppressed cell: the primary cell
+    (3 cases) can only be placed between 0 and 11, wider than its protection interval [2.1, 4]:
+
+    >>> t.audit[["district", "type", "status", "low", "high", "required_low", "required_high"]]
+      district      type     status  low  high  required_low  required_high
+    0        A  physical  secondary  4.0  15.0           NaN            NaN
+    1        A    sexual    primary  0.0  11.0           2.1            4.0
+    2        B  physical  secondary  6.0  17.0           NaN            NaN
+    3        B    sexual  secondary  0.0  11.0           NaN            NaN
     """
 
     frame: pd.DataFrame
@@ -919,10 +987,12 @@ class ProtectedTable:
 
     @property
     def n_primary(self) -> int:
+        """Number of cells suppressed by a primary rule."""
         return int((self.frame["status"] == "primary").sum())
 
     @property
     def n_secondary(self) -> int:
+        """Number of cells suppressed to protect primary cells (complementary suppressions)."""
         return int((self.frame["status"] == "secondary").sum())
 
     def __repr__(self) -> str:
@@ -939,10 +1009,43 @@ class ProtectedTable:
 
 @dataclass(frozen=True)
 class ProtectedTables:
-    """Linked tables protected together: ``tables`` (one :class:`ProtectedTable` each) and the
-    joint ``audit`` (one row per suppressed cell of the joint problem, with a column for every
-    dimension of any table — a table's missing dimensions show their root, e.g. ``Total``; cells
-    shared by several tables appear once)."""
+    """Linked tables protected together, returned by :func:`protect_tables`.
+
+    Indexing and ``len`` work on ``tables``.
+
+    Attributes
+    ----------
+    tables : tuple of ProtectedTable
+        One per input table, in the input order.
+    audit : DataFrame
+        The joint audit: one row per suppressed cell of the joint problem, with a column for
+        every dimension of any table (a table's missing dimensions show their root, e.g.
+        ``Total``; cells shared by several tables appear once).
+    rounds, n_lp : int
+        Rounds of the cut loop and linear programmes solved.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> by_type = pd.DataFrame({"district": ["A", "A", "B", "B"], "type": ["x", "y", "x", "y"],
+    ...                         "value": [3, 9, 8, 7]})
+    >>> by_age = pd.DataFrame({"district": ["A", "A", "B", "B"], "age": ["<18", "18+", "<18", "18+"],
+    ...                        "value": [6, 6, 2, 13]})
+    >>> res = protect_tables([{"counts": by_type, "dims": {"district": ["A", "B"], "type": ["x", "y"]}},
+    ...                       {"counts": by_age, "dims": {"district": ["A", "B"], "age": ["<18", "18+"]}}])
+    >>> len(res), res.ok
+    (2, True)
+    >>> res[1].frame.query("district == 'A' and age == 'Total'")[["value", "status"]]
+       value     status
+    3    NaN  secondary
+
+    The district A total is one cell of both tables, so it is suppressed in both:
+
+    >>> res.audit[["district", "type", "age", "status"]].head(2)
+      district   type    age     status
+    0        A  Total  Total  secondary
+    1        A  Total    <18  secondary
+    """
 
     tables: tuple[ProtectedTable, ...]
     audit: pd.DataFrame
@@ -951,6 +1054,7 @@ class ProtectedTables:
 
     @property
     def ok(self) -> bool:
+        """True when every suppressed cell of the joint problem passed the audit."""
         return bool(self.audit["ok"].all()) if len(self.audit) else True
 
     def __getitem__(self, k):

@@ -207,3 +207,43 @@ def test_replicate_domain_df_is_rank_of_the_domains_replicate_weights_minus_one(
         for i, g in enumerate(e.labels["g"]):
             rows = mask & (df["g"] == g).to_numpy() & df["y"].notna().to_numpy()
             assert e.df[i] == np.linalg.matrix_rank(W[rows]) - 1
+
+
+def test_nchs_flags_do_not_depend_on_the_displayed_interval():
+    # NCHS (Parker et al. 2017) judges a proportion by its 95% Korn-Graubard interval: a table shown
+    # with logit or Wilson intervals, or at 90%, must carry the same flags.
+    import numpy as np
+    import pandas as pd
+
+    from gbvstats.design import Design
+
+    rng = np.random.default_rng(0)
+    n = 600
+    df = pd.DataFrame({"psu": np.repeat(np.arange(60), 10), "stratum": np.repeat(np.arange(30), 20),
+                       "w": rng.uniform(50, 150, n), "y": (rng.uniform(size=n) < 0.08).astype(float),
+                       "d": rng.integers(0, 12, n)})
+    des = Design.from_frame(df, weights="w", strata="stratum", psu="psu")
+    ref = des.proportion("y", by="d", ci="korn-graubard-nchs").flag
+    for ci, level in (("logit", 0.95), ("wilson", 0.95), ("korn-graubard-nchs", 0.90), ("wald", 0.95)):
+        assert tuple(des.proportion("y", by="d", ci=ci, level=level).flag) == tuple(ref), (ci, level)
+    assert set(ref) - {""}, "the data should produce some flags"
+
+
+def test_cli_category_matches_the_api(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from gbvstats.cli import main
+    from gbvstats.design import Design
+
+    rng = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame({"s1": np.repeat([1, 2], 200), "psu": np.repeat(np.arange(40), 10),
+                       "w": rng.uniform(1, 3, n), "edu": rng.integers(1, 4, n)})
+    src, out = tmp_path / "d.csv", tmp_path / "o.csv"
+    df.to_csv(src, index=False)
+    assert main(["estimate", str(src), "--var", "edu", "--category", "2", "--weights", "w",
+                 "--strata", "s1", "--psu", "psu", "--out", str(out)]) == 0
+    got = pd.read_csv(out)
+    ref = Design.from_frame(df, weights="w", strata="s1", psu="psu").proportion("edu", category=2).frame
+    assert np.isclose(got["estimate"][0], ref["estimate"][0]) and np.isclose(got["se"][0], ref["se"][0])

@@ -74,7 +74,7 @@ def r_svyrecvar(x, strata_cols, cluster_cols, fpc_cols, lonely="remove"):
                 nPSU = len(set(cl1[st1 == st1[idx][0]]))
                 sub = multistage(
                     x[idx],
-                    [np.zeros(idx.sum())] + [s[idx] for s in strata_cols[2:]],
+                    [s[idx] for s in strata_cols[1:]] or [np.zeros(idx.sum())],
                     [k[idx] for k in cluster_cols[1:]],
                     [p[idx] for p in fpc_cols[1:]] if len(fpc_cols) > 1 else None,
                 )

@@ -185,3 +185,40 @@ def test_help_seeking_intervals_cover_the_true_values(example, record_property):
     print(f"help-seeking coverage: {covered}/{total} published intervals contain the true value; by level {per_level}")
     assert total > 50
     assert covered / total >= 0.85
+
+
+def test_published_indicator_equals_the_spec_variable(example):
+    # One definition: the tracker's formal help-seeking (indicator catalogue, any-of its sources) must
+    # equal the spec's derived variable, including women who answered "don't know" to a source
+    # (unknown, not "no", in both).
+    import warnings
+
+    import gbvstats as gs
+
+    root, out, _ = example
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = gs.read_survey(root / "community_2024.sav", spec=root / "survey.toml")
+        est = s.proportion("sought_help_formal", where="gbv_any_ever == 1", by="province").frame
+        total = s.proportion("sought_help_formal", where="gbv_any_ever == 1").frame
+    tracker = pd.read_csv(out / "csv" / "target_tracker.csv")
+    n_col = next(c for c in tracker.columns if "Unweighted n" in c)
+    pct_col = next(c for c in tracker.columns if "Percent" in c)
+    names = {int(r.province): s.value_labels("province").get(int(r.province), str(r.province)) for r in est.itertuples()}
+    for r in est.itertuples():
+        row = tracker[tracker.iloc[:, 0] == names[int(r.province)]]
+        assert len(row) == 1, names[int(r.province)]
+        assert int(row[n_col].iloc[0]) == r.n
+        assert float(row[pct_col].iloc[0]) == pytest.approx(round(100 * r.estimate, 1))
+    assert int(tracker[n_col].iloc[0]) == int(total["n"].iloc[0])
+
+
+def test_no_published_row_has_a_blank_label(example):
+    _, out, _ = example
+    blank = []
+    for md in sorted((out / "md").glob("*.md")):
+        for line in md.read_text(encoding="utf-8").splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if line.startswith("|") and len(cells) > 1 and cells[0] == "" and any(cells[1:]):
+                blank.append(f"{md.name}: {line}")
+    assert not blank, blank

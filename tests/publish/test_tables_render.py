@@ -141,3 +141,17 @@ def test_grouped_rows_become_subheadings():
 
     ws = load_workbook(io.BytesIO(render.to_xlsx([t], "en")))["g"]
     assert [ws.cell(row=r, column=1).value for r in range(3, 8)] == ["A", "x", "y", "B", "x"]
+
+
+def test_html_page_declares_the_language_it_is_written_in():
+    t = _table([60, 70, 80])
+    assert '<html lang="en">' in render.to_html([t], lang="en")
+    assert '<html lang="vi">' in render.to_html([t], lang="vi")
+    assert '<html lang="vi">' in render.to_html([t])  # bilingual: Vietnamese first
+
+
+def test_parentheses_are_explained_only_when_they_appear():
+    blank = _table([30, 80], est=[np.nan, 0.4])
+    assert "( )" not in blank.marks_used()
+    shown = _table([30, 80], est=[0.2, 0.4])
+    assert "( )" in shown.marks_used()

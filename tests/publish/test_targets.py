@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -240,3 +241,39 @@ def test_assessment_plot_is_a_figure():
     a = gs.assess(est, gs.targets("help_seeking_formal"), year=2024)
     fig = a.plot()
     assert fig.axes and [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["92", "49"]
+
+
+def test_probability_meets_uses_the_intervals_df_rule_when_df_below_one():
+    # A domain inside one PSU has df = 0; its interval uses df = 1, and so must the probability,
+    # otherwise 'cannot tell' (interval straddles the target) would sit beside p_meets ~ 1.
+    from gbvstats.intervals import logit_interval
+
+    lo, hi = logit_interval(0.8, 0.05, 0)
+    assert float(lo) < 0.5 < float(hi)
+    p0 = probability_meets(0.8, 0.05, 0.5, df=0)[0]
+    assert p0 == pytest.approx(probability_meets(0.8, 0.05, 0.5, df=1)[0])
+    assert p0 < 0.975
+
+
+def test_text_province_codes_match_their_own_targets():
+    # Case indicators and CSV files carry GSO codes as text ("92"); they must find the province's own
+    # target, not fall back silently to the national one.
+    ts = gs.targets("help_received")
+    as_text = gs.assess(pd.DataFrame({"province": ["92"], "estimate": [0.95]}), ts, year=2024, by="province").frame
+    as_int = gs.assess(pd.DataFrame({"province": [92], "estimate": [0.95]}), ts, year=2024, by="province").frame
+    assert as_text["target_locality"].iloc[0] == as_int["target_locality"].iloc[0]
+    assert as_text["target_locality"].iloc[0] != "national"
+
+
+def test_assess_takes_a_case_indicator_directly():
+    example = Path(__file__).resolve().parents[2] / "surveys" / "example"
+    linked = gs.read_cases(example / "cases", schema=example / "cases.toml").link(key=gs.keys.Key(b"k" * 32, "t"))
+    ind = linked.indicator("help_received", by="province")
+    a = gs.assess(ind, gs.targets("help_received"), year=2024, by="province").frame
+    assert list(a["estimate"]) == list(ind.frame["value"])
+    assert (a["target_locality"] != "national").all()
+
+
+def test_next_target_rejects_percentages_like_sample_size_does():
+    with pytest.raises(gs.errors.SpecError, match="0.15"):
+        gs.next_target(15, 2024, 50, 2027)

@@ -844,12 +844,17 @@ def _check_design(raw: pd.DataFrame, d: DesignSpec, where: str) -> None:
         w = raw[d.weights]
         wn = numeric_codes(w) if is_numeric_like(w) else pd.to_numeric(w, errors="coerce")
         arr = wn.to_numpy(dtype="float64")
-        for bad, what in ((~np.isfinite(arr), "missing or not finite"), (np.isfinite(arr) & (arr <= 0), "zero or negative")):
+        # Zero is a valid weight (e.g. DHS d005 = 0 for women not selected for the violence module): the
+        # row stays in the design and contributes nothing, as in R's svydesign.
+        for bad, what in ((~np.isfinite(arr), "missing or not finite"), (np.isfinite(arr) & (arr < 0), "negative")):
             idx = np.flatnonzero(bad)
             if len(idx):
                 raise DataError(f"{where}: design weights column {d.weights!r} has values that are {what} in "
-                                f"{format_rows(idx)}; every respondent needs a finite positive weight: "
+                                f"{format_rows(idx)}; every respondent needs a finite weight of zero or more: "
                                 "correct the weights, or drop these rows before reading and report them")
+        if len(arr) and np.all(arr == 0):
+            raise DataError(f"{where}: design weights column {d.weights!r} is zero in every row "
+                            f"({format_rows(np.arange(len(arr)))}); is it the right column?")
     for role, names in (("strata", [d.strata] if d.strata else []), ("psu", list(d.psu)), ("fpc", list(d.fpc))):
         for name in names:
             col = raw[name]

@@ -125,7 +125,7 @@ class DesignSpec:
     >>> from gbvstats.spec import load_spec
     >>> spec = load_spec("surveys/example/survey.toml")
     >>> spec.design
-    DesignSpec(weights='weight', strata='stratum', psu=('commune',), fpc=(), lonely_psu='fail')
+    DesignSpec(weights='weight', strata='stratum', psu=('commune',), fpc=(), lonely_psu='fail', nest=False)
     """
 
     weights: str | None = None

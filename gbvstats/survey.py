@@ -852,18 +852,23 @@ def _check_design(raw: pd.DataFrame, d: DesignSpec, where: str) -> None:
             text = w.astype("str").str.strip()
             blank |= (text == "").fillna(False).to_numpy(dtype=bool)
             blank |= text.str.fullmatch(r"\.[a-z_]?").fillna(False).to_numpy(dtype=bool)  # Stata/SAS missing
+        # Zero is a valid weight (e.g. DHS d005 = 0 for women not selected for the violence module): the
+        # row stays in the design and contributes nothing, as in R's svydesign.
         problems = []
         not_number = np.isnan(arr) & ~blank
         for bad, what in ((not_number, "not a number"), (blank | np.isinf(arr), "missing or not finite"),
-                          (np.isfinite(arr) & (arr <= 0), "zero or negative")):
+                          (np.isfinite(arr) & (arr < 0), "negative")):
             idx = np.flatnonzero(bad)
             if len(idx):
                 eg = "" if not (~blank[idx]).any() else f" (e.g. {', '.join(repr(v) for v in pd.unique(w.iloc[idx[:5]]))})"
                 problems.append(f"{what} in {format_rows(idx)}{eg}")
         if problems:
             raise DataError(f"{where}: design weights column {d.weights!r} has values that are "
-                            + "; ".join(problems) + ". Every respondent needs a finite positive weight: "
+                            + "; ".join(problems) + ". Every respondent needs a finite weight of zero or more: "
                             "correct the weights, or drop these rows before reading and report them")
+        if len(arr) and np.all(arr == 0):
+            raise DataError(f"{where}: design weights column {d.weights!r} is zero in every row "
+                            f"({format_rows(np.arange(len(arr)))}); is it the right column?")
     for role, names in (("strata", [d.strata] if d.strata else []), ("psu", list(d.psu)), ("fpc", list(d.fpc))):
         for name in names:
             col = raw[name]

@@ -105,4 +105,4 @@ def test_cli_describe_errors_exit_2(tmp_path, capsys):
     spec = tmp_path / "s.toml"
     spec.write_text('[design]\nweights = "w"\n', encoding="utf-8")
     assert cli(["describe", str(bad), "--spec", str(spec)]) == 2
-    assert "'w' has values that are zero or negative in row 2 (1 in all)" in capsys.readouterr().err
+    assert "'w' has values that are negative in row 2 (1 in all)" in capsys.readouterr().err

@@ -346,8 +346,8 @@ def test_weights_negative_missing_and_text_all_named_with_rows(survey_csv):
     assert "s.csv" in msg and "'weight'" in msg
     assert "not a number in row 4 (1 in all) (e.g. 'abc')" in msg
     assert "missing or not finite in row 3 (1 in all)" in msg
-    assert "zero or negative in rows 2, 6 (2 in all)" in msg
-    assert "finite positive weight" in msg
+    assert "negative in row 2 (1 in all) (e.g. '-2')" in msg and "row 6" not in msg  # zero is a valid weight
+    assert "finite weight of zero or more" in msg
 
 
 def test_psu_missing_for_some_rows(survey_csv):

@@ -51,7 +51,7 @@ def test_spec_column_absent_lists_close_matches(tmp_path):
 
 
 @pytest.mark.parametrize("bad, what", [(np.nan, "missing or not finite"), (np.inf, "missing or not finite"),
-                                       (0.0, "zero or negative"), (-1.5, "zero or negative")])
+                                       (-1.5, "negative")])
 def test_bad_weights_name_rows(tmp_path, bad, what):
     df = frame()
     df.loc[[2, 7], "w"] = bad
@@ -59,7 +59,17 @@ def test_bad_weights_name_rows(tmp_path, bad, what):
         gs.read_survey(write_csv(tmp_path, df), spec=parse_spec(SPEC))
     msg = str(e.value)
     assert "s.csv" in msg and "'w'" in msg and what in msg and "rows 3, 8 (2 in all)" in msg
-    assert "positive weight" in msg
+    assert "weight of zero or more" in msg
+
+
+def test_zero_weights_stay_in_the_design(tmp_path):
+    # R's svydesign keeps zero-weight rows (e.g. DHS d005 = 0 outside the violence subsample): they
+    # contribute nothing but their PSUs still count; dropping them would change the variance.
+    df = frame()
+    df.loc[[2, 7], "w"] = 0.0
+    s = gs.read_survey(write_csv(tmp_path, df), spec=parse_spec(SPEC))
+    assert len(s.data) == len(df)
+    assert s.design.n_psu == df["psu"].nunique()
 
 
 @pytest.mark.parametrize("column, role", [("h", "strata"), ("psu", "psu")])
@@ -76,7 +86,7 @@ def test_design_variable_missing_names_rows(tmp_path, column, role):
 def test_more_than_ten_rows_are_summarised(tmp_path):
     df = frame(24)
     df.loc[:, "w"] = 0.0
-    with pytest.raises(DataError, match=r"rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, … \(24 in all\)"):
+    with pytest.raises(DataError, match=r"zero in every row \(rows 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, … \(24 in all\)"):
         gs.read_survey(write_csv(tmp_path, df), spec=parse_spec(SPEC))
 
 

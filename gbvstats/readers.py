@@ -77,7 +77,8 @@ def read_raw(path: str | Path, *, sheet: str | int | None = None, encoding: str 
 
     Stata/SAS extended missing values come back as strings ``".a"``, ``".b"``, ... in an otherwise
     numeric column (the column is then of object dtype); :func:`gbvstats.survey.Survey` turns them into
-    missing and counts them.
+    missing and counts them. ``sheet``, ``encoding``, ``delimiter``, ``decimal`` and ``header_row`` are
+    as in :func:`read_survey` (``None``: detect).
 
     Examples
     --------
@@ -728,7 +729,8 @@ def read_survey(
     Parameters
     ----------
     path : str or Path
-        ``.sav``, ``.zsav``, ``.dta``, ``.sas7bdat``, ``.xpt``, ``.csv``, ``.xlsx`` or ``.parquet``.
+        ``.sav``, ``.zsav``, ``.dta``, ``.sas7bdat``, ``.xpt``, ``.csv`` (also ``.txt``, ``.tsv``),
+        ``.xlsx``/``.xlsm`` or ``.parquet``. SPSS portable ``.por`` and old ``.xls`` files are refused with the fix.
     spec : str, Path, SurveySpec or None
         The survey spec (TOML path or a loaded :class:`~gbvstats.spec.SurveySpec`): design variables,
         derived analysis variables, checks, labels. Without one, only the file's own metadata is used.
@@ -739,6 +741,9 @@ def read_survey(
     checks : dict, optional
         Override the spec's ``[checks]``, e.g. ``{"skip_pattern": "report"}``.
     sheet, encoding : for Excel / text files.
+    **options
+        ``delimiter``, ``decimal``, ``header_row``: how to read a text or Excel file; each also under
+        ``[file]`` in the spec (an argument wins). See :class:`~gbvstats.spec.FileSpec`.
 
     Returns
     -------

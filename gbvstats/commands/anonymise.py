@@ -18,6 +18,8 @@ import io
 import tempfile
 from pathlib import Path
 
+from . import add_file_options, file_options
+
 OUT_FORMATS = {".sav": "spss", ".dta": "stata", ".csv": "csv", ".parquet": "parquet"}
 REPORT_FORMATS = (".md", ".html")
 
@@ -53,6 +55,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-suppressed-share", type=float, default=0.05)
     p.add_argument("--time-limit", type=float, default=30.0, help="seconds for the integer programme")
     p.add_argument("--suppressed-code", type=int, default=-7)
+    add_file_options(p)
     p.set_defaults(func=run)
 
 
@@ -126,7 +129,7 @@ def _read(args):
     if args.spec:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExclusionWarning)
-            survey = read_survey(args.input, spec=args.spec)
+            survey = read_survey(args.input, spec=args.spec, **file_options(args))
         frame = survey.raw.copy()
         disc = survey.spec.disclosure
         sens = _list(args.sensitive) if args.sensitive is not None else list(disc.sensitive)

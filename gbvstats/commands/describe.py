@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from . import add_file_options, file_options
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -23,6 +25,7 @@ def register(subparsers) -> None:
                    choices=("codes_outside_labels", "duplicate_ids", "skip_pattern"),
                    help="report this check's failures instead of stopping (repeatable): "
                         "codes_outside_labels, duplicate_ids, skip_pattern")
+    add_file_options(p)
     p.set_defaults(func=run)
 
 
@@ -35,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     checks = {name: "report" for name in args.report} or None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExclusionWarning)  # the report lists them
-        survey = read_survey(args.file, spec=args.spec, user_missing=args.user_missing, checks=checks)
+        survey = read_survey(args.file, spec=args.spec, user_missing=args.user_missing, checks=checks,
+                             **file_options(args))
     print(survey.describe().text(lang=args.lang, value_labels=args.value_labels))
     return 0

@@ -12,6 +12,8 @@ import argparse
 from ..design import LONELY_PSU_POLICIES
 from ..intervals import CI_METHODS
 
+from . import add_file_options, file_options
+
 
 def _list(value: str | None) -> list[str] | None:
     if value is None:
@@ -51,6 +53,7 @@ def register(subparsers) -> None:
     p.add_argument("--lonely-psu", choices=LONELY_PSU_POLICIES, default=None,
                    help="strata with one PSU: fail (default), remove, certainty, adjust, average")
     p.add_argument("--out", help="write the table as CSV here (atomically) instead of printing it")
+    add_file_options(p)
     p.set_defaults(func=run)
 
 
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpecError("--stat ratio needs --denominator COLUMN")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExclusionWarning)  # counted in the notes printed below
-        survey = read_survey(args.file, spec=args.spec)
+        survey = read_survey(args.file, spec=args.spec, **file_options(args))
     overrides = any(v is not None for v in (args.weights, args.strata, args.psu, args.fpc, args.lonely_psu,
                                             args.nest))
     if overrides or args.spec is None:

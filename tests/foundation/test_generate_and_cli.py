@@ -106,3 +106,15 @@ def test_cli_describe_errors_exit_2(tmp_path, capsys):
     spec.write_text('[design]\nweights = "w"\n', encoding="utf-8")
     assert cli(["describe", str(bad), "--spec", str(spec)]) == 2
     assert "'w' has values that are negative in row 2 (1 in all)" in capsys.readouterr().err
+
+
+def test_cli_reads_an_excel_style_csv_with_file_options(tmp_path, capsys):
+    src = tmp_path / "semi.csv"
+    src.write_text("w;y;psu\n1,5;1;1\n2,0;0;2\n1,5;1;3\n2,5;1;4\n", encoding="cp1252")
+    out = tmp_path / "o.csv"
+    assert cli(["estimate", str(src), "--var", "y", "--weights", "w", "--psu", "psu", "--delimiter", ";",
+                "--decimal", ",", "--encoding", "cp1252", "--out", str(out)]) == 0
+    import pandas as pd
+
+    got = pd.read_csv(out)
+    assert abs(got["estimate"][0] - (1.5 + 1.5 + 2.5) / 7.5) < 1e-12

@@ -85,17 +85,35 @@ def _determined(xcode: np.ndarray, m: int, Q: np.ndarray, chance: float) -> np.n
 
 def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray], columns: Sequence[str],
           blanked: Mapping[str, np.ndarray] | None = None,
-          pairs: bool | Sequence[tuple[str, str]] = False, chance: float = 1e-3) -> list[_Leak]:
-    """Every (released column or pair, suppressed quasi-identifier) where values are recoverable."""
+          pairs: bool | Sequence[tuple[str, str]] = False, chance: float = 1e-3,
+          full: Mapping[str, pd.Series] | None = None) -> list[_Leak]:
+    """Every (released column or pair, suppressed quasi-identifier) where values are recoverable.
+
+    With ``full`` (the quasi-identifiers' values before suppression) only recoveries that give the
+    true value count, and only for values of X whose rule is right for at least half of the
+    suppressed records carrying them (a rule that is mostly wrong misleads rather than discloses;
+    suppression itself can make one appear, when the rare values of Q are the ones blanked).
+    """
     blanked = blanked or {}
     targets = [q for q in qis if supp[q].any()]
     if not targets or not columns:
         return []
     Q = np.empty((len(data), len(targets)))
+    T = np.full((len(data), len(targets)), np.nan)
     for j, q in enumerate(targets):
-        codes, _, missing = column_codes(data[q])
+        codes, _, missing = column_codes(full[q] if full is not None else data[q])
         Q[:, j] = np.where(supp[q] | missing, np.nan, codes)
+        if full is not None:
+            T[:, j] = np.where(missing, np.nan, codes)
     S = np.column_stack([supp[q] for q in targets])
+    # published classes (a suppressed value is a symbol of its own): a column that is constant within
+    # a record's class gives every member the same value back, which merges classes, never splits them
+    parts, sizes = [], []
+    for q in qis:
+        codes, m_, _ = column_codes(data[q])
+        parts.append(np.where(supp[q], m_, codes))
+        sizes.append(m_ + 1)
+    classes, _ = dense(combine_codes(parts, sizes, len(data)))
     any_supp = S.any(axis=1)
     leaks: list[_Leak] = []
     covered = {q: np.zeros(len(data), dtype=bool) for q in targets}
@@ -106,8 +124,17 @@ def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray]
         if not any_supp.any():
             return
         det = _determined(xcode, m, Q, chance)
+        per_class = pd.Series(xcode).groupby(classes, sort=False)
+        lo, hi = per_class.min(), per_class.max()
+        varies = np.zeros(int(classes.max()) + 1 if classes.size else 0, dtype=bool)
+        varies[lo.index.to_numpy(dtype=np.int64)] = lo.to_numpy() != hi.to_numpy()
+        splits = varies[classes]
         for j, q in enumerate(targets):  # loop over quasi-identifiers; vectorised over records
-            hit = S[:, j] & ~np.isnan(det[xcode, j])
+            hit = S[:, j] & ~np.isnan(det[xcode, j]) & splits
+            if full is not None and hit.any():
+                right = hit & (det[xcode, j] == T[:, j])
+                share = np.bincount(xcode[right], minlength=m) / np.maximum(np.bincount(xcode[hit], minlength=m), 1)
+                hit = right & (share[xcode] >= 0.5)
             if skip_covered:
                 hit &= ~covered[q]
             rows = np.flatnonzero(hit)

@@ -91,7 +91,7 @@ def microdata_bytes(result, fmt: str, file_meta=None, *, suppressed_code: int = 
     >>> from gbvstats.disclosure import anonymise
     >>> out = anonymise(pd.DataFrame({"a": [1, 1, 1, 2], "b": [5, 6, 7, 8]}), ["a"], k=2)
     >>> microdata_bytes(out, "csv").decode()
-    'a,b\\n1.0,5\\n1.0,6\\n1.0,7\\n-7.0,8\\n'
+    'a,b\\n1.0,5\\n1.0,6\\n-7.0,7\\n-7.0,8\\n'
     """
     import pandas as pd
 

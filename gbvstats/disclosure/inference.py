@@ -46,65 +46,63 @@ class _Leak:
     revealing_values: int    # distinct values of the column(s) that give one away
 
 
-def _codes(col: pd.Series, blanked: np.ndarray | None) -> tuple[np.ndarray, int]:
+def _codes(col: pd.Series, blanked: np.ndarray | None) -> tuple[np.ndarray, int, int | None]:
     codes, m, _ = column_codes(col)
     if blanked is not None and blanked.any():
-        codes = np.where(blanked, m, codes)
-        m += 1
-    return codes, m
+        return np.where(blanked, m, codes), m + 1, m
+    return codes, m, None
 
 
-def _determined(xcode: np.ndarray, m: int, Q: np.ndarray, chance: float) -> np.ndarray:
+def _determined(xcode: np.ndarray, m: int, Q: np.ndarray, chance: float,
+                 blank_code: int | None = None) -> np.ndarray:
     """Per value of X (rows) and column of Q: the single published value of Q it gives away, or NaN.
 
-    ``Q`` is float, NaN where the quasi-identifier is not published. A value of X gives Q away when
-    all its published Q values are equal (min == max) and either X is a function of Q on the
-    published records (every value of X with a published Q has a single one: strata, weights,
-    commune-level counts), or the agreement is too strong for chance: ``share(a) ** n <= chance``
-    where ``n`` is the number of published records with that value of X and ``share(a)`` the share
-    of the value ``a`` among all published values of Q (routing codes, recodes).
+    ``Q`` is float, NaN where the quasi-identifier is not published. A value of X that co-occurs
+    with ``n`` published records, all with the same value of Q, gives that value away when the
+    agreement is too strong for chance: ``P(n) = sum over values a of share(a) ** n <= chance``
+    (``share`` among all published values of Q: the probability that n records drawn at random
+    agree), or when X as a whole is a function of Q on the published records and the product of
+    ``P(n)`` over its values is ``<= chance`` (strata, weights, commune-level counts: then every value
+    counts, however few records carry it). ``blank_code`` (the mark of cells blanked by the
+    inference rule) gives nothing away.
     """
     g = pd.DataFrame(Q).groupby(xcode, sort=False)
     lo, hi, n = g.min().to_numpy(), g.max().to_numpy(), g.count().to_numpy()
     idx = g.min().index.to_numpy(dtype=np.int64)
+    if blank_code is not None:
+        n = np.where((idx == blank_code)[:, None], 0, n)
     single = (lo == hi) & (n > 0)
     multi = (lo != hi) & (n > 0)
-    function = ~multi.any(axis=0) & ((single & (n >= 2)).sum(axis=0) >= 2)  # per column of Q
     det = np.full((m, Q.shape[1]), np.nan)
     for j in range(Q.shape[1]):  # loop over quasi-identifiers; vectorised over values of X
         col = Q[:, j]
         pub = col[~np.isnan(col)].astype(np.int64)
-        if pub.size == 0:
+        if pub.size == 0 or not single[:, j].any():
             continue
         share = np.bincount(pub) / pub.size
-        a = np.where(single[:, j], lo[:, j], 0).astype(np.int64)
-        strong = single[:, j] & (function[j] | (share[a] ** n[:, j] <= chance))
+        share = share[share > 0]
+        nj = n[:, j]
+        un, inv = np.unique(nj, return_inverse=True)
+        with np.errstate(divide="ignore"):
+            logp = np.log(np.power.outer(share, un.astype(np.float64)).sum(axis=0))[inv]  # log P(n) per value
+        function = not multi[:, j].any() and logp[single[:, j]].sum() <= np.log(chance)
+        strong = single[:, j] & (function | (logp <= np.log(chance)))
         det[idx[strong], j] = lo[strong, j]
     return det
 
 
 def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray], columns: Sequence[str],
           blanked: Mapping[str, np.ndarray] | None = None,
-          pairs: bool | Sequence[tuple[str, str]] = False, chance: float = 1e-3,
-          full: Mapping[str, pd.Series] | None = None) -> list[_Leak]:
-    """Every (released column or pair, suppressed quasi-identifier) where values are recoverable.
-
-    With ``full`` (the quasi-identifiers' values before suppression) only recoveries that give the
-    true value count, and only for values of X whose rule is right for at least half of the
-    suppressed records carrying them (a rule that is mostly wrong misleads rather than discloses;
-    suppression itself can make one appear, when the rare values of Q are the ones blanked).
-    """
+          pairs: bool | Sequence[tuple[str, str]] = False, chance: float = 1e-3) -> list[_Leak]:
+    """Every (released column or pair, suppressed quasi-identifier) where values are recoverable."""
     blanked = blanked or {}
     targets = [q for q in qis if supp[q].any()]
     if not targets or not columns:
         return []
     Q = np.empty((len(data), len(targets)))
-    T = np.full((len(data), len(targets)), np.nan)
     for j, q in enumerate(targets):
-        codes, _, missing = column_codes(full[q] if full is not None else data[q])
+        codes, _, missing = column_codes(data[q])
         Q[:, j] = np.where(supp[q] | missing, np.nan, codes)
-        if full is not None:
-            T[:, j] = np.where(missing, np.nan, codes)
     S = np.column_stack([supp[q] for q in targets])
     # published classes (a suppressed value is a symbol of its own): a column that is constant within
     # a record's class gives every member the same value back, which merges classes, never splits them
@@ -119,11 +117,11 @@ def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray]
     covered = {q: np.zeros(len(data), dtype=bool) for q in targets}
     enc = {c: _codes(data[c], blanked.get(c)) for c in columns}
 
-    def check(name, members, xcode, m, skip_covered):
+    def check(name, members, xcode, m, skip_covered, blank_code=None):
         # only values of X that occur in a record with something suppressed matter
         if not any_supp.any():
             return
-        det = _determined(xcode, m, Q, chance)
+        det = _determined(xcode, m, Q, chance, blank_code)
         per_class = pd.Series(xcode).groupby(classes, sort=False)
         lo, hi = per_class.min(), per_class.max()
         varies = np.zeros(int(classes.max()) + 1 if classes.size else 0, dtype=bool)
@@ -131,10 +129,6 @@ def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray]
         splits = varies[classes]
         for j, q in enumerate(targets):  # loop over quasi-identifiers; vectorised over records
             hit = S[:, j] & ~np.isnan(det[xcode, j]) & splits
-            if full is not None and hit.any():
-                right = hit & (det[xcode, j] == T[:, j])
-                share = np.bincount(xcode[right], minlength=m) / np.maximum(np.bincount(xcode[hit], minlength=m), 1)
-                hit = right & (share[xcode] >= 0.5)
             if skip_covered:
                 hit &= ~covered[q]
             rows = np.flatnonzero(hit)
@@ -146,8 +140,8 @@ def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray]
                                int(np.unique(xcode[rows]).size)))
 
     for c in columns:  # loop over released columns (a few dozen); vectorised over records
-        xcode, m = enc[c]
-        check(c, (c,), xcode, m, False)
+        xcode, m, blank_code = enc[c]
+        check(c, (c,), xcode, m, False, blank_code)
     if pairs:
         pair_list = list(itertools.combinations(columns, 2)) if pairs is True else [tuple(p) for p in pairs]
         for a, b in pair_list:
@@ -155,9 +149,17 @@ def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray]
                 missing = a if a not in enc else b
                 raise SpecError(f"pair ({a!r}, {b!r}): {missing!r} is not one of the released columns checked"
                                 f"{close_matches(missing, list(enc))}")
-            (ca, ma), (cb, mb) = enc[a], enc[b]
+            (ca, ma, ba), (cb, mb, bb) = enc[a], enc[b]
             xcode, m = dense(combine_codes([ca, cb], [ma, mb], len(data)))
-            check(f"{a} + {b}", (a, b), xcode, m, True)
+            blank = np.zeros(len(data), dtype=bool)
+            for code, bc in ((ca, ba), (cb, bb)):
+                if bc is not None:
+                    blank |= code == bc
+            if blank.any():  # a pair with a blanked member gives nothing away (as a blank alone)
+                xcode = np.where(blank, m, xcode)
+                check(f"{a} + {b}", (a, b), xcode, m + 1, True, m)
+            else:
+                check(f"{a} + {b}", (a, b), xcode, m, True)
     return leaks
 
 
@@ -178,13 +180,18 @@ def inferable(
     suppressed: pd.DataFrame | None = None,
     columns: Sequence[str] | None = None,
     pairs: bool | Sequence[tuple[str, str]] = False,
+    chance: float = 1e-3,
 ) -> pd.DataFrame:
     """Suppressed quasi-identifier values that released non-quasi-identifier columns give back.
 
     For every released column X that is not a quasi-identifier and every quasi-identifier Q with
     suppressed values: a value of X *determines* Q when, on the records where Q is published, it
-    co-occurs with exactly one value of Q. A record whose Q was suppressed and whose X holds such a
-    value has its Q recoverable. Missing values of X are a value of their own (routing codes).
+    co-occurs with exactly one value of Q, on enough records not to be chance (``chance``). A record
+    whose Q was suppressed and whose X holds such a value has its Q recoverable — unless X takes one
+    value throughout the record's published class (suppression marks counted as a value): then every
+    member gets the same value back, the class stays whole and k holds (a column that follows the
+    published geography, such as the stratum when province and urban are published, reveals nothing
+    the published values do not). Missing values of X are a value of their own (routing codes).
 
     Parameters
     ----------
@@ -202,6 +209,12 @@ def inferable(
     pairs : bool or list of (str, str)
         Also check pairs of columns (``True``: every pair of ``columns``; or the pairs given). A pair
         is reported only for the records neither of its columns reveals alone.
+    chance : float, default 0.001
+        Evidence needed: a value of X seen with ``n`` published records that all share one value of
+        Q counts when ``P(n) = sum over values a of share(a) ** n`` (the probability that n records
+        drawn at random agree) is at most ``chance``, or when X as a whole is a function of Q on the
+        published records with the product of ``P(n)`` over its values at most ``chance`` (then every
+        value counts, however rare). ``chance=1`` counts every value seen with a single value.
 
     Returns
     -------
@@ -219,13 +232,18 @@ def inferable(
 
     Examples
     --------
+    Province is suppressed in two records; the stratum (province × urban) gives it back in one of
+    them (its stratum, 21, occurs only with province 2); the answer gives nothing back.
+
     >>> import numpy as np, pandas as pd
-    >>> d = pd.DataFrame({"province": [1, 1, 2, 2, np.nan],
-    ...                   "stratum": [11, 11, 21, 21, 21],
-    ...                   "answer": [1, 2, 1, 2, 1]})
+    >>> d = pd.DataFrame({"province": [1] * 8 + [2] * 8 + [np.nan, np.nan],
+    ...                   "stratum": [11] * 8 + [21] * 8 + [21, 31],
+    ...                   "answer": [1, 2] * 9})
     >>> inferable(d, ["province"])
-      column   reveals  rows_affected  values_recoverable  revealing_values
+        column   reveals  rows_affected  values_recoverable  revealing_values
     0  stratum  province              1                   1                 1
+    >>> inferable(d, ["province"], columns=["answer"]).empty
+    True
     """
     from .microdata import AnonymisedData
 
@@ -267,4 +285,6 @@ def inferable(
                             f"({len(data)} rows)")
         supp = {q: (suppressed[q].to_numpy(dtype=bool) if q in suppressed.columns
                     else np.zeros(len(data), dtype=bool)) for q in qis}
-    return _frame(_find(data, qis, supp, columns, blanked, pairs))
+    if not 0.0 < float(chance) <= 1.0:
+        raise SpecError(f"chance must be in (0, 1], got {chance!r}")
+    return _frame(_find(data, qis, supp, columns, blanked, pairs, float(chance)))

@@ -800,6 +800,7 @@ def anonymise(
     design_columns: Sequence[str] = (),
     on_inference: OnInference = "suppress",
     inference_pairs: bool | Sequence[tuple[str, str]] = False,
+    inference_chance: float = 1e-3,
 ) -> AnonymisedData:
     """Make microdata k-anonymous (safe count) and l-diverse, recording every change.
 
@@ -879,6 +880,10 @@ def anonymise(
         listed in ``result.inference`` whatever the policy.
     inference_pairs : bool or list of (str, str)
         Also check pairs of released columns (``True``: every pair; or the pairs given).
+    inference_chance : float, default 0.001
+        Evidence a value of a column needs to count as giving a value back (see
+        :func:`gbvstats.disclosure.inferable`); 1 counts every value seen with a single published
+        value, however rarely (the most cautious).
 
     Returns
     -------
@@ -953,6 +958,8 @@ def anonymise(
         raise SpecError("never_suppress needs semantics='safe'")
     design = list(dict.fromkeys([c for c in (weights, *design_columns) if c]))
     check_columns(df, design, "design column")
+    if not 0.0 < float(inference_chance) <= 1.0:
+        raise SpecError(f"inference_chance must be in (0, 1], got {inference_chance!r}")
     if on_inference not in ON_INFERENCE:
         raise SpecError(f"on_inference={on_inference!r} is not one of {', '.join(map(repr, ON_INFERENCE))}")
     check_semantics(semantics)
@@ -1124,7 +1131,6 @@ def anonymise(
             recode_desc[v] = (lv, lev.description)
         else:
             recode_desc[v] = (0, "original values")
-    recoded_qis = {v: out[v].copy() for v in qis}  # before suppression: what the inference check recovers
     supp_frame = {}
     for j, v in enumerate(qis):
         bit = ((mask >> j) & 1).astype(bool)
@@ -1156,7 +1162,7 @@ def anonymise(
 
     # ---- values that other released columns give back
     out, supp_frame, inference, infer_log = _inference_step(
-        out, qis, supp_frame, design, sens, on_inference, inference_pairs, g, recoded_qis)
+        out, qis, supp_frame, design, sens, on_inference, inference_pairs, g, inference_chance)
     log_parts.extend(infer_log)
     log = pd.concat(log_parts, ignore_index=True) if log_parts else _log_frame(
         np.zeros(0, np.int64), "", [], [], "", "", 0, 0.0)
@@ -1223,7 +1229,7 @@ def _leak_text(x) -> str:
     return f"{x.column!r} gives back {x.reveals!r} in {x.rows.size} record(s)"
 
 
-def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, full):
+def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, chance):
     """Find suppressed values that released non-quasi-identifier columns give back; apply the policy.
 
     Returns the (possibly further blanked) data, the suppression flags (QIs plus blanked columns),
@@ -1238,7 +1244,7 @@ def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, 
     blanked: dict[str, np.ndarray] = {}
     reports, log_parts = [], []
     for round_ in range(1, 11):  # loop over rounds (blanking rarely needs more than one or two)
-        leaks = _find(out, qis, supp, released, blanked, pairs, full=full)
+        leaks = _find(out, qis, supp, released, blanked, pairs, chance)
         if not leaks:
             break
         frame = _frame(leaks)
@@ -1305,7 +1311,7 @@ def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, 
         raise DisclosureError("suppressed values could still be read back from other columns after 10 rounds of "
                               "blanking; nothing was released — declare those columns quasi-identifiers or drop them")
     # ---- re-check (the same test as the public gs.disclosure.inferable on the result)
-    if on_inference != "ignore" and _find(out, qis, supp, released, blanked, pairs, full=full):
+    if on_inference != "ignore" and _find(out, qis, supp, released, blanked, pairs, chance):
         raise DisclosureError("internal error: the inference re-check failed; nothing was released — please "
                               "report this")
     flags = dict(supp_frame)

@@ -44,6 +44,7 @@ class _Leak:
     rows: np.ndarray        # positions of the suppressed cells of `reveals` that are recoverable
     values_recoverable: int  # distinct values of `reveals` recovered
     revealing_values: int    # distinct values of the column(s) that give one away
+    values: np.ndarray       # the code of `reveals` recovered in each of `rows`
 
 
 def _codes(col: pd.Series, blanked: np.ndarray | None) -> tuple[np.ndarray, int, int | None]:
@@ -93,8 +94,15 @@ def _determined(xcode: np.ndarray, m: int, Q: np.ndarray, chance: float,
 
 def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray], columns: Sequence[str],
           blanked: Mapping[str, np.ndarray] | None = None,
-          pairs: bool | Sequence[tuple[str, str]] = False, chance: float = 1e-3) -> list[_Leak]:
-    """Every (released column or pair, suppressed quasi-identifier) where values are recoverable."""
+          pairs: bool | Sequence[tuple[str, str]] = False, chance: float = 1e-3,
+          k: int | None = None) -> list[_Leak]:
+    """Every (released column or pair, suppressed quasi-identifier) where values are recoverable.
+
+    With ``k``: only the recoveries that break k — every recoverable value is filled in (as an
+    intruder would), the published classes are recounted with the filled values, and the
+    recoveries kept are those of the original classes that have a record in a filled class of
+    fewer than k records.
+    """
     blanked = blanked or {}
     targets = [q for q in qis if supp[q].any()]
     if not targets or not columns:
@@ -137,7 +145,7 @@ def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray]
             if not skip_covered:
                 covered[q] |= hit
             leaks.append(_Leak(name, members, q, rows, int(np.unique(det[xcode[rows], j]).size),
-                               int(np.unique(xcode[rows]).size)))
+                               int(np.unique(xcode[rows]).size), det[xcode[rows], j]))
 
     for c in columns:  # loop over released columns (a few dozen); vectorised over records
         xcode, m, blank_code = enc[c]
@@ -160,7 +168,37 @@ def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray]
                 check(f"{a} + {b}", (a, b), xcode, m + 1, True, m)
             else:
                 check(f"{a} + {b}", (a, b), xcode, m, True)
-    return leaks
+    if k is None or not leaks:
+        return leaks
+    # ---- the intruder's view: every recoverable value filled in; which records fall below k?
+    filled = {q: np.full(len(data), np.nan) for q in targets}
+    for x in leaks:  # loop over cases; vectorised over records
+        f = filled[x.reveals]
+        empty = np.isnan(f[x.rows])
+        f[x.rows[empty]] = x.values[empty]
+    parts2, sizes2 = [], []
+    for j, q in enumerate(qis):
+        codes, m_, _ = column_codes(data[q])
+        pub = np.where(supp[q], m_, codes)
+        if q in filled:
+            f = filled[q]
+            pub = np.where(np.isnan(f), pub, np.nan_to_num(f).astype(np.int64))
+        parts2.append(pub)
+        sizes2.append(m_ + 1)
+    g2, G2 = dense(combine_codes(parts2, sizes2, len(data)))
+    small = np.bincount(g2, minlength=G2)[g2] < k
+    if not small.any():
+        return []
+    hurt = np.zeros(int(classes.max()) + 1, dtype=bool)
+    hurt[classes[small]] = True
+    out = []
+    for x in leaks:  # loop over cases; vectorised over records
+        rows = x.rows[hurt[classes[x.rows]]]
+        if rows.size:
+            vals = x.values[hurt[classes[x.rows]]]
+            out.append(_Leak(x.column, x.members, x.reveals, rows, int(np.unique(vals).size),
+                             x.revealing_values, vals))
+    return out
 
 
 def _frame(leaks: Sequence[_Leak]) -> pd.DataFrame:
@@ -181,6 +219,7 @@ def inferable(
     columns: Sequence[str] | None = None,
     pairs: bool | Sequence[tuple[str, str]] = False,
     chance: float = 1e-3,
+    k: int | None = None,
 ) -> pd.DataFrame:
     """Suppressed quasi-identifier values that released non-quasi-identifier columns give back.
 
@@ -215,6 +254,11 @@ def inferable(
         drawn at random agree) is at most ``chance``, or when X as a whole is a function of Q on the
         published records with the product of ``P(n)`` over its values at most ``chance`` (then every
         value counts, however rare). ``chance=1`` counts every value seen with a single value.
+    k : int, optional
+        Report only the recoveries that break k: every recoverable value is filled in, as an
+        intruder would, the classes (suppression marks as a value) are recounted, and the cases
+        kept are those of classes with a record left in a filled class of fewer than k records.
+        This is the check :func:`~gbvstats.disclosure.anonymise` applies.
 
     Returns
     -------
@@ -287,4 +331,7 @@ def inferable(
                     else np.zeros(len(data), dtype=bool)) for q in qis}
     if not 0.0 < float(chance) <= 1.0:
         raise SpecError(f"chance must be in (0, 1], got {chance!r}")
-    return _frame(_find(data, qis, supp, columns, blanked, pairs, float(chance)))
+    if k is not None:
+        from .risk import check_k
+        k = check_k(k)
+    return _frame(_find(data, qis, supp, columns, blanked, pairs, float(chance), k))

@@ -88,6 +88,7 @@ _RULE_POOL = "fully suppressed pool"
 _RULE_RECODE = "global recoding"
 _RULE_WILD = "local suppression (wildcard)"
 _RULE_INFER = "inference suppression"
+_RULE_INFER_DESIGN = "inference suppression (design)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -1031,7 +1032,12 @@ def anonymise(
         cols = [level_codes[v][node.get(v, 0)] for v in qis]
         C = np.stack([c[0] for c in cols], axis=1)
         sz = np.asarray([c[1] for c in cols], dtype=np.int64)
-        return int(_failing(C, sz, np.zeros(n, np.int64), k, eff_l, sens_enc).sum())
+        bad = int(_failing(C, sz, np.zeros(n, np.int64), k, eff_l, sens_enc).sum())
+        if fixed:  # a cell of never-suppressed values that cannot reach k (or l) rules the level out
+            fj = [qis.index(v) for v in fixed]
+            failing_cells = _failing(C[:, fj], sz[fj], np.zeros(n, np.int64), k, eff_l, sens_enc)
+            bad += n * int(failing_cells.any()) + int(failing_cells.sum())
+        return bad
 
     hv = [v for v in qis if v in levels]
     if isinstance(recode, Mapping):
@@ -1095,6 +1101,18 @@ def anonymise(
             time_limit=time_limit, node_limit=node_limit, max_vars=max_vars)
     full = (1 << len(qis)) - 1
 
+    # ---- design columns that give suppressed values back: suppress that value wherever the column
+    # takes the revealing value (so it no longer co-occurs with a single published value), then let
+    # the heuristic restore k and l; design columns themselves are never blanked
+    mask_pre = mask
+    forced = np.zeros(n, dtype=np.int64)
+    released_x = [c for c in df.columns if c not in qis and c not in ids and c not in dropped]
+    protected_x = [c for c in released_x if c in design or c in sens]
+    if protected_x and on_inference == "suppress" and semantics == "safe":
+        mask, forced, supp = _design_inference(
+            df, qis, level_values, chosen, C, sizes, costs, mask, released_x, protected_x,
+            [qis.index(v) for v in fixed], k, eff_l, sens_enc, inference_chance, inference_pairs, supp)
+
     # ---- build the output and the log
     out = df.drop(columns=list(ids) + list(dropped)).copy()
     log_parts = []
@@ -1144,6 +1162,8 @@ def anonymise(
         later = _RULE_L if sens else (_RULE_WILD if isinstance(rule_k, str) and rule_k == _RULE_WILD
                                       else _RULE_POOL)
         rule = np.where(in_k, rule_k[rows] if isinstance(rule_k, np.ndarray) else rule_k, later).astype(object)
+        after = ~((mask_pre[rows] >> j) & 1).astype(bool)  # added by the design-column step
+        rule[after] = _RULE_INFER_DESIGN
         fk = n_g[g[rows]]
         rare = fk < k
         reason = np.empty(rows.size, dtype=object)
@@ -1152,6 +1172,11 @@ def anonymise(
                                 "rare key reaches k")
         reason[~in_k] = (f"its class was not {eff_l}-diverse on the sensitive variables"
                          if sens else f"the fully suppressed records were fewer than k = {k}")
+        was_forced = ((forced[rows] >> j) & 1).astype(bool)
+        reason[after & was_forced] = ("a released design column gives it back: suppressed in every record with "
+                                      "the same value of that column")
+        reason[after & ~was_forced] = (f"suppressed so that k = {k} and l hold again after the design-column "
+                                       "suppression")
         log_parts.append(pd.DataFrame({
             "row": rows.astype(np.int64), "column": v, "old_value": old_vals,
             "new_value": None, "reason": reason, "rule": rule, "group": g[rows].astype(np.int64),
@@ -1162,7 +1187,7 @@ def anonymise(
 
     # ---- values that other released columns give back
     out, supp_frame, inference, infer_log = _inference_step(
-        out, qis, supp_frame, design, sens, on_inference, inference_pairs, g, inference_chance)
+        out, qis, supp_frame, design, sens, on_inference, inference_pairs, g, inference_chance, k)
     log_parts.extend(infer_log)
     log = pd.concat(log_parts, ignore_index=True) if log_parts else _log_frame(
         np.zeros(0, np.int64), "", [], [], "", "", 0, 0.0)
@@ -1186,7 +1211,8 @@ def anonymise(
                               "released — please report this")
     if len(out) != n:
         raise DisclosureError("internal error: rows were lost; nothing was released")
-    n_logged = int((log["rule"].astype(str).isin([_RULE_MILP, _RULE_HEUR, _RULE_L, _RULE_POOL, _RULE_WILD])).sum())
+    n_logged = int((log["rule"].astype(str).isin([_RULE_MILP, _RULE_HEUR, _RULE_L, _RULE_POOL, _RULE_WILD,
+                                                  _RULE_INFER_DESIGN])).sum())
     if n_logged != supp.suppressed_values:
         raise DisclosureError("internal error: the change log does not account for every suppressed value")
     rows_info = []
@@ -1225,11 +1251,93 @@ def anonymise(
                           parameters=params, inference=inference)
 
 
+def _resuppress(C, sizes, costs, mask, fixed_idx, k, l, sens_enc) -> np.ndarray:
+    """Restore k and l after extra suppressions (the heuristic repair, within cells of fixed QIs)."""
+    n, q = C.shape
+    if not fixed_idx:
+        return _repair(C, sizes, costs, mask, k, l, sens_enc)
+    free = np.asarray([j for j in range(q) if j not in fixed_idx], dtype=np.int64)
+    cell, n_cells = dense(combine_codes([C[:, j] for j in fixed_idx], [int(sizes[j]) for j in fixed_idx], n))
+    order = np.argsort(cell, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(cell, minlength=n_cells))]
+    out = mask.copy()
+    for c in range(n_cells):  # loop over cells of the never-suppressed variables; vectorised inside
+        rows = np.sort(order[bounds[c]:bounds[c + 1]])
+        sub = np.zeros(rows.size, dtype=np.int64)
+        for j, col in enumerate(free):
+            sub |= ((mask[rows] >> col) & 1) << j
+        sens_sub = [(codes[rows], m, missing[rows]) for codes, m, missing in sens_enc]
+        new = _repair(np.asarray(C[rows][:, free]), sizes[free], costs[free], sub, k, l, sens_sub)
+        for j, col in enumerate(free):
+            out[rows] |= ((new >> j) & 1) << col
+    return out
+
+
+def _design_inference(df, qis, level_values, chosen, C, sizes, costs, mask, released_x, protected_x, fixed_idx,
+                      k, eff_l, sens_enc, chance, pairs, supp):
+    """Suppress quasi-identifier values that released design (or sensitive) columns give back.
+
+    Simulates the whole inference check (other columns blanked as the policy would) and, for the
+    cases that involve a column that may not be blanked, suppresses the quasi-identifier in every
+    record where that column takes a revealing value; the heuristic then restores k and l.
+    """
+    from dataclasses import replace
+
+    from .inference import _find
+
+    n = len(df)
+    view = df[released_x].copy()
+    for v in qis:
+        view[v] = level_values[v][chosen.get(v, 0)].to_numpy()
+    forced = np.zeros(n, dtype=np.int64)
+    blanked: dict[str, np.ndarray] = {}
+    start = mask
+    for _ in range(20):  # rounds (a few in practice)
+        bits = {v: ((mask >> j) & 1).astype(bool) for j, v in enumerate(qis)}
+        leaks = _find(view, qis, bits, released_x, blanked, pairs, chance, k)
+        if not leaks:
+            break
+        ordinary = [x for x in leaks if not any(m in protected_x for m in x.members)]
+        for x in ordinary:  # what the policy will blank
+            for c in x.members:
+                blanked.setdefault(c, np.zeros(n, dtype=bool))[x.rows] = True
+        leaks = [x for x in leaks if any(m in protected_x for m in x.members)]
+        if not leaks:
+            continue
+        add = np.zeros(n, dtype=np.int64)
+        for x in leaks:  # loop over cases; vectorised over records
+            j = qis.index(x.reveals)
+            if j in fixed_idx:
+                raise DisclosureError(
+                    f"the design column {x.column!r} gives back the never-suppressed {x.reveals!r}: internal "
+                    "error, please report this")
+            hit = np.zeros(n, dtype=bool)
+            for c in x.members:
+                if c in protected_x:
+                    col = view[c]
+                    hit |= col.isin(pd.unique(col.iloc[x.rows])).to_numpy()
+            add[hit] |= np.int64(1) << j
+        new = add & ~mask
+        if not new.any():
+            break
+        forced |= new
+        mask = _resuppress(C, sizes, costs, mask | add, fixed_idx, k, eff_l, sens_enc)
+    if _failing(C, sizes, mask, k, eff_l, sens_enc).any():
+        raise DisclosureError("internal error: k/l failed after the design-column suppression; nothing was "
+                              "released — please report this")
+    if mask is not start:
+        cost = float(_mask_cost(mask, costs).sum())
+        supp = replace(supp, suppressed_values=int(_popcount(mask).sum()), cost=cost, optimal=False,
+                       gap=0.0 if cost == 0 else max(0.0, (cost - supp.lower_bound) / cost),
+                       status=supp.status + "; further suppression where design columns gave values back")
+    return mask, forced, supp
+
+
 def _leak_text(x) -> str:
     return f"{x.column!r} gives back {x.reveals!r} in {x.rows.size} record(s)"
 
 
-def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, chance):
+def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, chance, k):
     """Find suppressed values that released non-quasi-identifier columns give back; apply the policy.
 
     Returns the (possibly further blanked) data, the suppression flags (QIs plus blanked columns),
@@ -1244,7 +1352,7 @@ def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, 
     blanked: dict[str, np.ndarray] = {}
     reports, log_parts = [], []
     for round_ in range(1, 11):  # loop over rounds (blanking rarely needs more than one or two)
-        leaks = _find(out, qis, supp, released, blanked, pairs, chance)
+        leaks = _find(out, qis, supp, released, blanked, pairs, chance, k)
         if not leaks:
             break
         frame = _frame(leaks)
@@ -1311,7 +1419,7 @@ def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, 
         raise DisclosureError("suppressed values could still be read back from other columns after 10 rounds of "
                               "blanking; nothing was released — declare those columns quasi-identifiers or drop them")
     # ---- re-check (the same test as the public gs.disclosure.inferable on the result)
-    if on_inference != "ignore" and _find(out, qis, supp, released, blanked, pairs, chance):
+    if on_inference != "ignore" and _find(out, qis, supp, released, blanked, pairs, chance, k):
         raise DisclosureError("internal error: the inference re-check failed; nothing was released — please "
                               "report this")
     flags = dict(supp_frame)

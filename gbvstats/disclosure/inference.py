@@ -170,27 +170,33 @@ def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray]
                 check(f"{a} + {b}", (a, b), xcode, m, True)
     if k is None or not leaks:
         return leaks
-    # ---- the intruder's view: every recoverable value filled in; which records fall below k?
-    filled = {q: np.full(len(data), np.nan) for q in targets}
-    for x in leaks:  # loop over cases; vectorised over records
-        f = filled[x.reveals]
-        empty = np.isnan(f[x.rows])
-        f[x.rows[empty]] = x.values[empty]
-    parts2, sizes2 = [], []
-    for j, q in enumerate(qis):
+    # ---- the intruder's view: recoverable values filled in (all of them, and those of each column
+    # alone: an intruder may use some columns and not others); which records fall below k?
+    base = []
+    for q in qis:
         codes, m_, _ = column_codes(data[q])
-        pub = np.where(supp[q], m_, codes)
-        if q in filled:
-            f = filled[q]
-            pub = np.where(np.isnan(f), pub, np.nan_to_num(f).astype(np.int64))
-        parts2.append(pub)
-        sizes2.append(m_ + 1)
-    g2, G2 = dense(combine_codes(parts2, sizes2, len(data)))
-    small = np.bincount(g2, minlength=G2)[g2] < k
-    if not small.any():
-        return []
+        base.append((np.where(supp[q], m_, codes), m_ + 1))
     hurt = np.zeros(int(classes.max()) + 1, dtype=bool)
-    hurt[classes[small]] = True
+    by_column: dict[str, list] = {}
+    for x in leaks:
+        by_column.setdefault(x.column, []).append(x)
+    for group in [leaks] + (list(by_column.values()) if len(by_column) > 1 else []):  # a few dozen views
+        filled = {q: np.full(len(data), np.nan) for q in targets}
+        for x in group:  # loop over cases; vectorised over records
+            f = filled[x.reveals]
+            empty = np.isnan(f[x.rows])
+            f[x.rows[empty]] = x.values[empty]
+        parts2 = []
+        for q, (pub, _) in zip(qis, base):
+            if q in filled:
+                f = filled[q]
+                pub = np.where(np.isnan(f), pub, np.nan_to_num(f).astype(np.int64))
+            parts2.append(pub)
+        g2, G2 = dense(combine_codes(parts2, [m_ for _, m_ in base], len(data)))
+        small = np.bincount(g2, minlength=G2)[g2] < k
+        hurt[classes[small]] = True
+    if not hurt.any():
+        return []
     out = []
     for x in leaks:  # loop over cases; vectorised over records
         rows = x.rows[hurt[classes[x.rows]]]

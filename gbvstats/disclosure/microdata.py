@@ -1106,10 +1106,11 @@ def anonymise(
     # the heuristic restore k and l; design columns themselves are never blanked
     mask_pre = mask
     forced = np.zeros(n, dtype=np.int64)
+    pre_blanked: dict[str, np.ndarray] = {}
     released_x = [c for c in df.columns if c not in qis and c not in ids and c not in dropped]
     protected_x = [c for c in released_x if c in design or c in sens]
     if protected_x and on_inference == "suppress" and semantics == "safe":
-        mask, forced, supp = _design_inference(
+        mask, forced, supp, pre_blanked = _design_inference(
             df, qis, level_values, chosen, C, sizes, costs, mask, released_x, protected_x,
             [qis.index(v) for v in fixed], k, eff_l, sens_enc, inference_chance, inference_pairs, supp)
 
@@ -1187,7 +1188,7 @@ def anonymise(
 
     # ---- values that other released columns give back
     out, supp_frame, inference, infer_log = _inference_step(
-        out, qis, supp_frame, design, sens, on_inference, inference_pairs, g, inference_chance, k)
+        out, qis, supp_frame, design, sens, on_inference, inference_pairs, g, inference_chance, k, pre_blanked)
     log_parts.extend(infer_log)
     log = pd.concat(log_parts, ignore_index=True) if log_parts else _log_frame(
         np.zeros(0, np.int64), "", [], [], "", "", 0, 0.0)
@@ -1330,14 +1331,14 @@ def _design_inference(df, qis, level_values, chosen, C, sizes, costs, mask, rele
         supp = replace(supp, suppressed_values=int(_popcount(mask).sum()), cost=cost, optimal=False,
                        gap=0.0 if cost == 0 else max(0.0, (cost - supp.lower_bound) / cost),
                        status=supp.status + "; further suppression where design columns gave values back")
-    return mask, forced, supp
+    return mask, forced, supp, blanked
 
 
 def _leak_text(x) -> str:
     return f"{x.column!r} gives back {x.reveals!r} in {x.rows.size} record(s)"
 
 
-def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, chance, k):
+def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, chance, k, pre_blanked=None):
     """Find suppressed values that released non-quasi-identifier columns give back; apply the policy.
 
     Returns the (possibly further blanked) data, the suppression flags (QIs plus blanked columns),
@@ -1351,6 +1352,26 @@ def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, 
     released = [c for c in out.columns if c not in qis]
     blanked: dict[str, np.ndarray] = {}
     reports, log_parts = [], []
+
+    def blank(c, rows, reason):
+        b = blanked.setdefault(c, np.zeros(len(out), dtype=bool))
+        rows = rows[~b[rows]]
+        if rows.size == 0:
+            return False
+        b[rows] = True
+        col = out[c]
+        log_parts.append(pd.DataFrame({
+            "row": rows.astype(np.int64), "column": c,
+            "old_value": pd.Series(col.to_numpy(dtype=object)[rows], dtype=object), "new_value": None,
+            "reason": reason, "rule": _RULE_INFER, "group": g[rows].astype(np.int64), "cost": 0.0}))
+        if pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            col = col.astype("float64")
+        out[c] = col.mask(pd.Series(b, index=out.index))
+        return True
+
+    for c, b in (pre_blanked or {}).items():  # found while suppressing for the design columns
+        blank(c, np.flatnonzero(b), "gives back a suppressed quasi-identifier value (found while suppressing "
+                                    "where design columns gave values back)")
     for round_ in range(1, 11):  # loop over rounds (blanking rarely needs more than one or two)
         leaks = _find(out, qis, supp, released, blanked, pairs, chance, k)
         if not leaks:
@@ -1392,23 +1413,9 @@ def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, 
         new_any = False
         for x in leaks:  # loop over (column, quasi-identifier) cases; vectorised over records
             for c in x.members:
-                b = blanked.setdefault(c, np.zeros(len(out), dtype=bool))
-                rows = x.rows[~b[x.rows]]
-                if rows.size == 0:
-                    continue
-                new_any = True
-                b[rows] = True
-                col = out[c]
-                log_parts.append(pd.DataFrame({
-                    "row": rows.astype(np.int64), "column": c,
-                    "old_value": pd.Series(col.to_numpy(dtype=object)[rows], dtype=object),
-                    "new_value": None,
-                    "reason": (f"gives back the suppressed {x.reveals!r}: on the records where {x.reveals!r} is "
-                               f"published this value of {x.column!r} occurs with a single value of it"),
-                    "rule": _RULE_INFER, "group": g[rows].astype(np.int64), "cost": 0.0}))
-                if pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
-                    col = col.astype("float64")
-                out[c] = col.mask(pd.Series(b, index=out.index))
+                new_any |= blank(c, x.rows, f"gives back the suppressed {x.reveals!r}: on the records where "
+                                            f"{x.reveals!r} is published this value of {x.column!r} occurs with a "
+                                            "single value of it")
         if not new_any:
             raise DisclosureError(
                 "suppressed values can be read back from the blanks of other columns: "

@@ -1284,7 +1284,7 @@ def _design_inference(df, qis, level_values, chosen, C, sizes, costs, mask, rele
     """
     from dataclasses import replace
 
-    from .inference import _find
+    from .inference import _find, _frame
 
     n = len(df)
     view = df[released_x].copy()
@@ -1292,6 +1292,7 @@ def _design_inference(df, qis, level_values, chosen, C, sizes, costs, mask, rele
         view[v] = level_values[v][chosen.get(v, 0)].to_numpy()
     forced = np.zeros(n, dtype=np.int64)
     blanked: dict[str, np.ndarray] = {}
+    found: list[pd.DataFrame] = []
     start = mask
     for _ in range(20):  # rounds (a few in practice)
         bits = {v: ((mask >> j) & 1).astype(bool) for j, v in enumerate(qis)}
@@ -1299,6 +1300,8 @@ def _design_inference(df, qis, level_values, chosen, C, sizes, costs, mask, rele
         if not leaks:
             break
         ordinary = [x for x in leaks if not any(m in protected_x for m in x.members)]
+        if ordinary:
+            found.append(_frame(ordinary))
         for x in ordinary:  # what the policy will blank
             for c in x.members:
                 blanked.setdefault(c, np.zeros(n, dtype=bool))[x.rows] = True
@@ -1331,6 +1334,8 @@ def _design_inference(df, qis, level_values, chosen, C, sizes, costs, mask, rele
         supp = replace(supp, suppressed_values=int(_popcount(mask).sum()), cost=cost, optimal=False,
                        gap=0.0 if cost == 0 else max(0.0, (cost - supp.lower_bound) / cost),
                        status=supp.status + "; further suppression where design columns gave values back")
+    if found:  # what was blanked on the way, for the report (round 0)
+        blanked["__report__"] = pd.concat(found, ignore_index=True)
     return mask, forced, supp, blanked
 
 
@@ -1369,7 +1374,13 @@ def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, 
         out[c] = col.mask(pd.Series(b, index=out.index))
         return True
 
-    for c, b in (pre_blanked or {}).items():  # found while suppressing for the design columns
+    pre_blanked = dict(pre_blanked or {})
+    pre_report = pre_blanked.pop("__report__", None)
+    if pre_report is not None and len(pre_report):
+        reports.append(pre_report.groupby(["column", "reveals"], sort=False, as_index=False).agg(
+            rows_affected=("rows_affected", "max"), values_recoverable=("values_recoverable", "max"),
+            revealing_values=("revealing_values", "max")).assign(round=0, action="suppressed"))
+    for c, b in pre_blanked.items():  # found while suppressing for the design columns
         blank(c, np.flatnonzero(b), "gives back a suppressed quasi-identifier value (found while suppressing "
                                     "where design columns gave values back)")
     for round_ in range(1, 11):  # loop over rounds (blanking rarely needs more than one or two)

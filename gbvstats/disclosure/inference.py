@@ -149,6 +149,9 @@ def _find(data: pd.DataFrame, qis: Sequence[str], supp: Mapping[str, np.ndarray]
 
     for c in columns:  # loop over released columns (a few dozen); vectorised over records
         xcode, m, blank_code = enc[c]
+        if m >= len(data) and np.bincount(xcode, minlength=m).max(initial=0) <= 1:
+            # every value once (ids, pseudonyms): no value is seen with a published one
+            continue
         check(c, (c,), xcode, m, False, blank_code)
     if pairs:
         pair_list = list(itertools.combinations(columns, 2)) if pairs is True else [tuple(p) for p in pairs]

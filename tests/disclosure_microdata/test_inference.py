@@ -85,7 +85,11 @@ def released(tmp_path_factory):
     out = tmp_path_factory.mktemp("leak") / "a.sav"
     code = main(["anonymise", str(EXAMPLE), "--spec", str(SPEC), "--k", "5", "--out", str(out)])
     assert code == 0
-    df, meta = pyreadstat.read_sav(str(out))  # -7 -> NaN
+    df, meta = pyreadstat.read_sav(str(out), user_missing=True)  # keep routing codes (0 = not asked)
+    for c in df.columns:  # the suppression code (-7, or next to a column's own missing codes) -> NaN
+        for code, text in meta.variable_value_labels.get(c, {}).items():
+            if text == "suppressed for confidentiality":
+                df.loc[df[c] == code, c] = np.nan
     return df, meta
 
 
@@ -99,6 +103,8 @@ def test_example_release_resists_the_reproducers_attack(released):
     # the release keeps what estimation needs
     assert {"stratum", "weight", "commune"} <= set(df.columns)
     assert df[["stratum", "weight", "commune"]].notna().all().all()
+    # the routing code is still there for the records whose marital status it does not give away
+    assert (df["ipv_phys_ever"] == 0).any()
 
 
 def test_example_release_nothing_recoverable_that_breaks_k(released):

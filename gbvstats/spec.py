@@ -353,6 +353,14 @@ class DisclosureSpec:
         Required k-anonymity and l-diversity.
     hierarchies : dict of str to Hierarchy
         Global-recoding hierarchies by variable.
+    never_suppress : tuple of str
+        Quasi-identifiers local suppression must not blank (e.g. the geography the strata and
+        weights give away anyway).
+    drop : tuple of str
+        Columns not released in the anonymised file.
+    on_inference : str
+        What anonymise does when a released column gives a suppressed value back: "suppress"
+        (default), "error" or "ignore".
 
     Examples
     --------
@@ -371,6 +379,9 @@ class DisclosureSpec:
     k: int = 3
     l: int = 2
     hierarchies: Mapping[str, Hierarchy] = field(default_factory=dict)
+    never_suppress: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    on_inference: str = "suppress"
 
 
 @dataclass(frozen=True)
@@ -742,7 +753,7 @@ def _derived(name: str, t: Any, where: str) -> DerivedSpec:
 
 def _disclosure(t: Mapping[str, Any], where: str) -> DisclosureSpec:
     allowed = {"identifiers", "pseudonymise", "quasi_identifiers", "sensitive", "importance", "k", "l",
-               "hierarchies"}
+               "hierarchies", "never_suppress", "drop", "on_inference"}
     _known(t, allowed, "disclosure", where)
     hier = {}
     for var, h in _table(t, "hierarchies", where, "disclosure.").items():
@@ -763,6 +774,10 @@ def _disclosure(t: Mapping[str, Any], where: str) -> DisclosureSpec:
             hier[var] = Hierarchy(var, "bands", tuple(levels))
         else:
             hier[var] = Hierarchy(var, "levels", _str_list(h["levels"], f"{key}.levels", where))
+    on_inference = t.get("on_inference", "suppress")
+    if on_inference not in ("suppress", "error", "ignore"):
+        raise SpecError(f"{where}: disclosure.on_inference must be 'suppress', 'error' or 'ignore', got "
+                        f"{on_inference!r}")
     k, l_ = t.get("k", 3), t.get("l", 2)
     for nm, v in (("k", k), ("l", l_)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -776,6 +791,9 @@ def _disclosure(t: Mapping[str, Any], where: str) -> DisclosureSpec:
         k=k,
         l=l_,
         hierarchies=hier,
+        never_suppress=_str_list(t.get("never_suppress", ()), "disclosure.never_suppress", where),
+        drop=_str_list(t.get("drop", ()), "disclosure.drop", where),
+        on_inference=on_inference,
     )
 
 

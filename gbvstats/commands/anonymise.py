@@ -55,6 +55,12 @@ def register(subparsers) -> None:
     p.add_argument("--max-suppressed-share", type=float, default=0.05)
     p.add_argument("--time-limit", type=float, default=30.0, help="seconds for the integer programme")
     p.add_argument("--suppressed-code", type=int, default=-7)
+    p.add_argument("--never-suppress", help="comma-separated quasi-identifiers local suppression must not blank "
+                                            "(overrides the spec)")
+    p.add_argument("--drop", help="comma-separated columns not to release (overrides the spec)")
+    p.add_argument("--on-inference", choices=("suppress", "error", "ignore"),
+                   help="when a released column gives a suppressed value back: blank it in those records "
+                        "(suppress, the default), stop (error), or keep it and only report it (ignore)")
     add_file_options(p)
     p.set_defaults(func=run)
 
@@ -79,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         raise SpecError(f"--report {args.report!r}: the extension must be .md or .html")
     key_source = f"env:{args.key_env}" if args.key_env else (f"file:{args.key_file}" if args.key_file else None)
 
-    frame, file_meta, disc, weights = _read(args)
+    frame, file_meta, disc, weights, design_columns = _read(args)
     qis = _list(args.quasi_identifiers) or list(disc.quasi_identifiers if disc else [])
     if not qis:
         raise SpecError("no quasi-identifiers: give --spec with [disclosure] quasi_identifiers, or "
@@ -94,17 +100,23 @@ def run(args: argparse.Namespace) -> int:
     k = args.k if args.k is not None else (disc.k if disc else 5)
     l = args.l if args.l is not None else (disc.l if disc else 2)
     weights = args.weights or weights
+    never = (_list(args.never_suppress) if args.never_suppress is not None
+             else list(disc.never_suppress if disc else []))
+    drop = _list(args.drop) if args.drop is not None else list(disc.drop if disc else [])
+    on_inference = args.on_inference or (disc.on_inference if disc else "suppress")
+    released = set(frame.columns) - set(identifiers) - set(drop)
+    design = [c for c in design_columns if c in released and c not in qis]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExclusionWarning)
         result = anonymise(
             frame, qis, k=k, l=l, sensitive=sensitive, hierarchies=hierarchies, importance=importance,
             identifiers=identifiers, pseudonymise={c: key_source for c in pseudo}, weights=weights,
             recode=args.recode, max_suppressed_share=args.max_suppressed_share, method=args.method,
-            time_limit=args.time_limit)
-    data = microdata_bytes(result, fmt, file_meta, suppressed_code=args.suppressed_code)
+            time_limit=args.time_limit, never_suppress=never, drop=drop, design_columns=design,
+            on_inference=on_inference)
+    result.write(out_path, meta=file_meta, suppressed_code=args.suppressed_code)
     from ..render import write_atomic
 
-    write_atomic(out_path, data)
     if args.report:
         rp = Path(args.report)
         text = report_html(result) if rp.suffix.lower() == ".html" else report_markdown(result)
@@ -112,8 +124,15 @@ def run(args: argparse.Namespace) -> int:
     if args.log:
         write_atomic(Path(args.log), result.log.to_csv(index=False, lineterminator="\n"))
     s = result.risk_after.summary
+    blanked = result.parameters.get("inference_suppressed", {})
+    inf = result.inference
+    ignored = inf[inf["action"] == "ignored"] if len(inf) else inf
     print(f"wrote {out_path}: {len(result.data)} records, k = {s.k}, l = {s.l}; "
           f"{result.info_loss.total_suppressed} values suppressed, {result.info_loss.total_recoded} recoded; "
+          f"{sum(blanked.values())} values of other columns blanked because they gave suppressed values back"
+          + (f"; WARNING: {int(ignored['rows_affected'].sum())} suppressed values can be read back from other "
+             f"columns ({', '.join(sorted(set(ignored['column'])))}; --on-inference ignore)" if len(ignored) else "")
+          + "; "
           f"expected re-identifications {result.risk_before.summary.expected_reidentifications:.2f} -> "
           f"{s.expected_reidentifications:.2f}")
     return 0
@@ -137,83 +156,16 @@ def _read(args):
             if s not in frame.columns and s in survey.data.columns:
                 frame[s] = survey.data[s].to_numpy()
         weights = survey.spec.design.weights if survey.spec.design else None
-        return frame, survey.meta.file, disc, weights
+        design = list(survey.spec.design.columns()) if survey.spec.design else []
+        return frame, survey.meta.file, disc, weights, design
     frame, meta = read_raw(args.input)
-    return frame, meta, None, None
+    return frame, meta, None, None, []
 
 
 # --------------------------------------------------------------------------------------------
-# writers (bytes; the caller writes atomically)
+# writers: gbvstats.disclosure.export (kept importable from here)
 
-_SAV_DATE = slice(92, 109)  # creation "dd Mmm yy" + "hh:mm:ss" in the SPSS header
-
-
-def microdata_bytes(result, fmt: str, file_meta=None, *, suppressed_code: int = -7) -> bytes:
-    """The anonymised file as bytes in ``fmt`` ("spss", "stata", "csv", "parquet")."""
-    import pandas as pd
-
-    from ..disclosure.microdata import export_frame
-
-    frame, labels, missing = export_frame(result, suppressed_code=suppressed_code)
-    frame = frame.reset_index(drop=True)
-    if fmt == "csv":
-        return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
-    if fmt == "parquet":
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        return buf.getvalue()
-    # labels: the file's, except for recoded columns (theirs no longer apply)
-    recoded = {v for v, lv in result.parameters.get("recode_levels", {}).items() if lv}
-    parents = result.parameters.get("recoded_from_column", {})
-    value_labels: dict[str, dict] = {}
-    var_labels: dict[str, str] = {}
-    missing_codes: dict[str, list] = {}
-    if file_meta is not None:
-        for c in frame.columns:
-            if c in file_meta.variable_labels:
-                var_labels[c] = file_meta.variable_labels[c]
-            if c in recoded:
-                parent = parents.get(c)
-                if parent and parent in file_meta.value_labels:
-                    value_labels[c] = dict(file_meta.value_labels[parent])
-            elif c in file_meta.value_labels:
-                value_labels[c] = dict(file_meta.value_labels[c])
-            codes = [x for x in file_meta.missing_codes.get(c, ()) if isinstance(x, (int, float))]
-            if codes:
-                missing_codes[c] = [float(x) for x in codes]
-    for c, lab in labels.items():
-        value_labels.setdefault(c, {}).update(lab)
-    for c, codes in missing.items():
-        missing_codes[c] = codes + [x for x in missing_codes.get(c, []) if x not in codes]
-    for c in list(frame.columns):  # pyreadstat wants object/float columns, not pandas' str dtype
-        if pd.api.types.is_string_dtype(frame[c].dtype) and not pd.api.types.is_object_dtype(frame[c].dtype):
-            frame[c] = frame[c].astype(object)
-    import pyreadstat
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / ("out.sav" if fmt == "spss" else "out.dta")
-        if fmt == "spss":
-            ranges = {c: v[:3] for c, v in missing_codes.items() if c in frame.columns}
-            vl = {c: v for c, v in value_labels.items() if c in frame.columns}
-            pyreadstat.write_sav(frame, str(path), column_labels=var_labels or None,
-                                 variable_value_labels=vl or None, missing_ranges=ranges or None)
-            data = bytearray(path.read_bytes())
-            data[_SAV_DATE] = b"01 Jan 0000:00:00"
-        else:
-            vl = {}
-            for c, lab in value_labels.items():
-                if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c].dtype) and all(
-                        float(x).is_integer() for x in lab):
-                    vl[c] = {int(x): v for x, v in lab.items()}
-            pyreadstat.write_dta(frame, str(path), column_labels=var_labels or None,
-                                 variable_value_labels=vl or None)
-            data = bytearray(path.read_bytes())
-            i = data.find(b"<timestamp>")
-            if i >= 0:
-                j = data.find(b"</timestamp>", i)
-                stamp = b"01 Jan 2000 00:00"
-                data[i + 12:j] = stamp[: j - i - 12].ljust(j - i - 12)
-        return bytes(data)
+from ..disclosure.export import microdata_bytes  # noqa: E402,F401
 
 
 def report_markdown(result) -> str:
@@ -248,6 +200,15 @@ def report_markdown(result) -> str:
         f"Local suppression: {s.method}; {s.suppressed_values} values suppressed, cost {s.cost:g}, "
         f"lower bound {s.lower_bound:g}, gap {s.gap:.1%}; optimal: {'yes' if s.optimal else 'not proven'}; "
         f"patterns up to {s.max_pattern_size} variables{' (all)' if s.complete_patterns else ''}; {s.status}.",
+        "",
+        "## Values other released columns gave back",
+        "",
+        (f"Policy: {p.get('on_inference', 'suppress')}; never suppressed: "
+         f"{', '.join(p.get('never_suppress', [])) or 'none'}; not released: {', '.join(p.get('dropped', [])) or 'none'}."),
+        "",
+        "```",
+        result.inference.to_string(index=False) if len(result.inference) else "none",
+        "```",
         "",
         "## Changes by rule",
         "",

@@ -1,6 +1,7 @@
 """Disclosure control: anonymised microdata, protected tables, keyed pseudonyms.
 
 - :func:`assess`, :func:`anonymise` — k-anonymity, l-diversity, local suppression, risk (microdata)
+- :func:`inferable` — suppressed values that other released columns give back
 - :func:`protect_table`, :func:`protect_tables` — primary + secondary cell suppression with an LP audit
 - :mod:`gbvstats.disclosure.rules` — primary suppression rules (``gs.rules``)
 - :mod:`gbvstats.disclosure.pseudonym` — HMAC-SHA256 pseudonyms under a run-time key
@@ -23,6 +24,7 @@ Eight respondents; the one in district 3 is unique on (district, age band):
 """
 
 from .audit import feasible_intervals
+from .inference import inferable
 from .microdata import (
     SUPPRESSED_LABEL,
     AnonymisedData,
@@ -49,6 +51,7 @@ __all__ = [
     "export_frame",
     "feasible_intervals",
     "individual_risk",
+    "inferable",
     "protect_table",
     "protect_tables",
 ]

@@ -75,6 +75,8 @@ Method = Literal["auto", "milp", "heuristic"]
 METHODS: tuple[str, ...] = get_args(Method)
 Recode = Literal["auto", "none", "max"]
 RECODES: tuple[str, ...] = get_args(Recode)
+OnInference = Literal["suppress", "error", "ignore"]
+ON_INFERENCE: tuple[str, ...] = get_args(OnInference)
 
 #: value label of the code that marks a suppressed value in SPSS / Stata output
 SUPPRESSED_LABEL = "suppressed for confidentiality"
@@ -85,6 +87,8 @@ _RULE_L = "l-diversity suppression"
 _RULE_POOL = "fully suppressed pool"
 _RULE_RECODE = "global recoding"
 _RULE_WILD = "local suppression (wildcard)"
+_RULE_INFER = "inference suppression"
+_RULE_INFER_DESIGN = "inference suppression (design)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,6 +231,9 @@ class AnonymisedData:
         Labels of recoded codes (bands), per column.
     parameters : dict
         The settings used (k, l, levels chosen, method ...); never the key.
+    inference : DataFrame
+        Suppressed values that other released columns gave back (:func:`gbvstats.disclosure.inferable`),
+        by round, with the ``action`` taken ("suppressed" or "ignored"). Empty when there were none.
 
     See Also
     --------
@@ -247,15 +254,20 @@ class AnonymisedData:
     ...                                         [15, 25, 35, 45, 55, 65]]})
     >>> result
     AnonymisedData(3136 records, k=3, l=1: 1759 -> 0 records violating k, expected
-    re-identifications 55.84 -> 5.88; 142 values suppressed, 2494 recoded)
+    re-identifications 55.84 -> 5.79; 230 values suppressed, 2494 recoded)
     >>> "full_name" in result.data, len(result.data["resp_id"].iloc[0])
     (False, 16)
     >>> result.parameters["recode_levels"], result.value_labels["age"][20.0]
     ({'age': 1}, '20–24')
+
+    Commune (and its household count) would give a blanked district back, so they are blanked in
+    the records where they would (``inference suppression``), and the district where a design
+    column reveals it (``inference suppression (design)``):
+
     >>> result.suppressed.sum().to_dict()
-    {'district': 20, 'age': 122}
+    {'district': 105, 'age': 125, 'commune': 42, 'commune_households': 50}
     >>> result.log["rule"].value_counts().to_dict()
-    {'global recoding': 2494, 'local suppression (milp)': 142, 'identifier': 3, 'pseudonymisation': 1}
+    {'global recoding': 2494, 'local suppression (milp)': 142, 'inference suppression': 92, 'inference suppression (design)': 88, 'identifier': 3, 'pseudonymisation': 1}
     >>> result.parameters["pseudonymised"]  # where the key came from, never the key
     {'resp_id': 'example'}
     """
@@ -268,6 +280,7 @@ class AnonymisedData:
     risk_after: RiskReport
     value_labels: Mapping[str, Mapping[Any, str]] = field(default_factory=dict)
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    inference: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __repr__(self) -> str:
         b, a = self.risk_before.summary, self.risk_after.summary
@@ -279,6 +292,55 @@ class AnonymisedData:
 
     def _repr_html_(self) -> str:
         return f"<p>{self!r}</p>" + self.info_loss.frame.to_html()
+
+    def write(self, path: Any, *, meta: Any = None, suppressed_code: int = -7) -> Any:
+        """Write the anonymised file atomically: ``.sav``, ``.dta``, ``.csv`` or ``.parquet``.
+
+        Suppressed values get ``suppressed_code`` labelled "suppressed for confidentiality" and,
+        in SPSS, declared user-missing; the input file's variable labels, value labels and
+        user-missing codes are kept when ``meta`` is given. Same result and code, same bytes.
+
+        Parameters
+        ----------
+        path : str or Path
+            The output file; its extension chooses the format.
+        meta : FileMeta or Survey, optional
+            The input's file metadata (``survey.meta.file``, or the survey read with
+            :func:`gbvstats.read_survey`) for the labels.
+        suppressed_code : int, default -7
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Raises
+        ------
+        SpecError
+            Unknown extension; the suppression code already occurs in a suppressed column; SPSS
+            cannot declare a column's user-missing codes.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib, pandas as pd
+        >>> out = anonymise(pd.DataFrame({"a": [1, 1, 1, 2], "b": [5, 6, 7, 8]}), ["a"], k=2)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     p = out.write(pathlib.Path(tmp) / "release.csv")
+        ...     p.read_text().splitlines()[-1]
+        '-7.0,8'
+        """
+        from pathlib import Path
+
+        from ..render import write_atomic
+        from .export import OUT_FORMATS, microdata_bytes
+
+        path = Path(path)
+        fmt = OUT_FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            raise SpecError(f"{str(path)!r}: the extension must be one of {', '.join(OUT_FORMATS)}")
+        if meta is not None and hasattr(meta, "meta") and hasattr(meta.meta, "file"):
+            meta = meta.meta.file
+        return write_atomic(path, microdata_bytes(self, fmt, meta, suppressed_code=suppressed_code))
 
 
 # --------------------------------------------------------------------------------------------
@@ -842,6 +904,12 @@ def anonymise(
     time_limit: float = 30.0,
     node_limit: int = 20_000,
     semantics: Semantics = "safe",
+    never_suppress: Sequence[str] = (),
+    drop: Sequence[str] = (),
+    design_columns: Sequence[str] = (),
+    on_inference: OnInference = "suppress",
+    inference_pairs: bool | Sequence[tuple[str, str]] = False,
+    inference_chance: float = 1e-3,
 ) -> AnonymisedData:
     """Make microdata k-anonymous (safe count) and l-diverse, recording every change.
 
@@ -903,6 +971,28 @@ def anonymise(
         variables (or all), the model has at most ``max_vars`` variables, HiGHS stops after
         ``node_limit`` branch-and-bound nodes or ``time_limit`` seconds. ``info_loss.suppression``
         says whether the optimum was proven over all patterns (``optimal``, ``complete_patterns``).
+    never_suppress : list of str
+        Quasi-identifiers that local suppression must not touch (they may still be recoded): k and l
+        are then reached by suppressing the others, separately within each combination of their
+        values. Use it for the geography that the design columns (strata, weights) give away anyway.
+    drop : list of str
+        Columns that are not released (dropped like identifiers, logged per column).
+    design_columns : list of str
+        Released columns that estimation needs (weights, strata, PSUs, fpc); ``weights`` is always
+        one. They are never blanked by the inference rule: if one gives a suppressed value back, a
+        :class:`~gbvstats.errors.DisclosureError` says which and what to do.
+    on_inference : {"suppress", "error", "ignore"}
+        What to do when a released column that is not a quasi-identifier gives a suppressed value
+        back (:func:`gbvstats.disclosure.inferable`): ``"suppress"`` (default) blanks that column in
+        the records concerned (logged, rule "inference suppression"; repeated until nothing is
+        recoverable); ``"error"`` raises; ``"ignore"`` keeps the file as it is. Every case found is
+        listed in ``result.inference`` whatever the policy.
+    inference_pairs : bool or list of (str, str)
+        Also check pairs of released columns (``True``: every pair; or the pairs given).
+    inference_chance : float, default 0.001
+        Evidence a value of a column needs to count as giving a value back (see
+        :func:`gbvstats.disclosure.inferable`); 1 counts every value seen with a single published
+        value, however rarely (the most cautious).
 
     Returns
     -------
@@ -916,7 +1006,9 @@ def anonymise(
     KeyMissingError
         A column is to be pseudonymised and no key was given (no unkeyed fallback).
     DisclosureError
-        The file cannot be made safe (fewer than k records, or too few distinct sensitive values).
+        The file cannot be made safe (fewer than k records, or too few distinct sensitive values);
+        a design or sensitive column gives a suppressed value back; ``on_inference="error"`` and a
+        column gives a suppressed value back.
 
     Examples
     --------
@@ -958,6 +1050,27 @@ def anonymise(
     if clash:
         raise SpecError(f"{', '.join(map(repr, clash))} is both dropped (identifiers) and pseudonymised; "
                         "choose one")
+    dropped = check_columns(df, drop, "column to drop")
+    clash = [c for c in dropped if c in qis or c in sens or c in pseudo or c in ids]
+    if clash:
+        raise SpecError(f"{', '.join(map(repr, clash))} is in drop and also declared quasi-identifier, sensitive, "
+                        "identifier or pseudonymised; a dropped column is not released — remove it from one list")
+    fixed = check_columns(df, never_suppress, "never-suppressed quasi-identifier")
+    not_qi = [c for c in fixed if c not in qis]
+    if not_qi:
+        raise SpecError(f"never_suppress names {', '.join(map(repr, not_qi))}, which is not a quasi-identifier"
+                        f"{close_matches(not_qi[0], qis)}")
+    if fixed and len(fixed) == len(qis):
+        raise SpecError("never_suppress lists every quasi-identifier: nothing is left to suppress; leave at "
+                        "least one quasi-identifier free")
+    if fixed and semantics == "wildcard":
+        raise SpecError("never_suppress needs semantics='safe'")
+    design = list(dict.fromkeys([c for c in (weights, *design_columns) if c]))
+    check_columns(df, design, "design column")
+    if not 0.0 < float(inference_chance) <= 1.0:
+        raise SpecError(f"inference_chance must be in (0, 1], got {inference_chance!r}")
+    if on_inference not in ON_INFERENCE:
+        raise SpecError(f"on_inference={on_inference!r} is not one of {', '.join(map(repr, ON_INFERENCE))}")
     check_semantics(semantics)
     if semantics == "wildcard" and sens:
         raise SpecError("l-diversity is checked on safe classes only: use semantics='safe' with sensitive "
@@ -1027,7 +1140,12 @@ def anonymise(
         cols = [level_codes[v][node.get(v, 0)] for v in qis]
         C = np.stack([c[0] for c in cols], axis=1)
         sz = np.asarray([c[1] for c in cols], dtype=np.int64)
-        return int(_failing(C, sz, np.zeros(n, np.int64), k, eff_l, sens_enc).sum())
+        bad = int(_failing(C, sz, np.zeros(n, np.int64), k, eff_l, sens_enc).sum())
+        if fixed:  # a cell of never-suppressed values that cannot reach k (or l) rules the level out
+            fj = [qis.index(v) for v in fixed]
+            failing_cells = _failing(C[:, fj], sz[fj], np.zeros(n, np.int64), k, eff_l, sens_enc)
+            bad += n * int(failing_cells.any()) + int(failing_cells.sum())
+        return bad
 
     hv = [v for v in qis if v in levels]
     if isinstance(recode, Mapping):
@@ -1079,6 +1197,11 @@ def anonymise(
             seconds=time.perf_counter() - t_ls)
         if wild_fail(mask).any():
             raise DisclosureError("internal error: the wildcard re-check failed; nothing was released")
+    elif fixed:
+        mask_k, mask, rule_k, supp = _local_suppression_fixed(
+            C, sizes, costs, [qis.index(v) for v in fixed], qis, df, k, eff_l, sens, sens_enc, t_ls,
+            method=method, milp_max_records=milp_max_records, milp_max_rare=milp_max_rare,
+            max_pattern_size=max_pattern_size, time_limit=time_limit, node_limit=node_limit, max_vars=max_vars)
     else:
         mask_k, mask, rule_k, supp = _local_suppression(
             C, sizes, costs, g, G, n_g, n, k, eff_l, sens_enc, small_records, lower_bound, t_ls, method=method,
@@ -1086,12 +1209,28 @@ def anonymise(
             time_limit=time_limit, node_limit=node_limit, max_vars=max_vars)
     full = (1 << len(qis)) - 1
 
+    # ---- design columns that give suppressed values back: suppress that value wherever the column
+    # takes the revealing value (so it no longer co-occurs with a single published value), then let
+    # the heuristic restore k and l; design columns themselves are never blanked
+    mask_pre = mask
+    forced = np.zeros(n, dtype=np.int64)
+    pre_blanked: dict[str, np.ndarray] = {}
+    released_x = [c for c in df.columns if c not in qis and c not in ids and c not in dropped]
+    protected_x = [c for c in released_x if c in design or c in sens]
+    if protected_x and on_inference == "suppress" and semantics == "safe":
+        mask, forced, supp, pre_blanked = _design_inference(
+            df, qis, level_values, chosen, C, sizes, costs, mask, released_x, protected_x,
+            [qis.index(v) for v in fixed], k, eff_l, sens_enc, inference_chance, inference_pairs, supp)
+
     # ---- build the output and the log
-    out = df.drop(columns=list(ids)).copy()
+    out = df.drop(columns=list(ids) + list(dropped)).copy()
     log_parts = []
     for c in ids:
         log_parts.append(_log_frame(np.array([-1]), c, "<identifier>", "<dropped>", "direct identifier dropped",
                                     "identifier", -1, 0.0))
+    for c in dropped:
+        log_parts.append(_log_frame(np.array([-1]), c, "<column>", "<dropped>", "not released (drop)",
+                                    "dropped column", -1, 0.0))
     for c, kobj in keys.items():
         out[c] = pd.Series(_pseudo(df[c].to_numpy(dtype=object), kobj, context=""), index=df.index,
                            dtype=object)
@@ -1129,8 +1268,11 @@ def anonymise(
         col = out[v]
         old_vals = col.to_numpy(dtype=object)[rows]
         in_k = ((mask_k[rows] >> j) & 1).astype(bool)
-        later = _RULE_L if sens else (_RULE_WILD if rule_k == _RULE_WILD else _RULE_POOL)
-        rule = np.where(in_k, rule_k, later).astype(object)
+        later = _RULE_L if sens else (_RULE_WILD if isinstance(rule_k, str) and rule_k == _RULE_WILD
+                                      else _RULE_POOL)
+        rule = np.where(in_k, rule_k[rows] if isinstance(rule_k, np.ndarray) else rule_k, later).astype(object)
+        after = ~((mask_pre[rows] >> j) & 1).astype(bool)  # added by the design-column step
+        rule[after] = _RULE_INFER_DESIGN
         fk = n_g[g[rows]]
         rare = fk < k
         reason = np.empty(rows.size, dtype=object)
@@ -1139,6 +1281,11 @@ def anonymise(
                                 "rare key reaches k")
         reason[~in_k] = (f"its class was not {eff_l}-diverse on the sensitive variables"
                          if sens else f"the fully suppressed records were fewer than k = {k}")
+        was_forced = ((forced[rows] >> j) & 1).astype(bool)
+        reason[after & was_forced] = ("a released design column gives it back: suppressed in every record with "
+                                      "the same value of that column")
+        reason[after & ~was_forced] = (f"suppressed so that k = {k} and l hold again after the design-column "
+                                       "suppression")
         log_parts.append(pd.DataFrame({
             "row": rows.astype(np.int64), "column": v, "old_value": old_vals,
             "new_value": None, "reason": reason, "rule": rule, "group": g[rows].astype(np.int64),
@@ -1146,6 +1293,11 @@ def anonymise(
         if pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
             col = col.astype("float64")
         out[v] = col.mask(pd.Series(bit, index=out.index))
+
+    # ---- values that other released columns give back
+    out, supp_frame, inference, infer_log = _inference_step(
+        out, qis, supp_frame, design, sens, on_inference, inference_pairs, g, inference_chance, k, pre_blanked)
+    log_parts.extend(infer_log)
     log = pd.concat(log_parts, ignore_index=True) if log_parts else _log_frame(
         np.zeros(0, np.int64), "", [], [], "", "", 0, 0.0)
     log["column"] = log["column"].astype("category")
@@ -1168,7 +1320,8 @@ def anonymise(
                               "released — please report this")
     if len(out) != n:
         raise DisclosureError("internal error: rows were lost; nothing was released")
-    n_logged = int((log["rule"].astype(str).isin([_RULE_MILP, _RULE_HEUR, _RULE_L, _RULE_POOL, _RULE_WILD])).sum())
+    n_logged = int((log["rule"].astype(str).isin([_RULE_MILP, _RULE_HEUR, _RULE_L, _RULE_POOL, _RULE_WILD,
+                                                  _RULE_INFER_DESIGN])).sum())
     if n_logged != supp.suppressed_values:
         raise DisclosureError("internal error: the change log does not account for every suppressed value")
     rows_info = []
@@ -1197,11 +1350,213 @@ def anonymise(
               "importance_costs": dict(zip(qis, map(float, costs))),
               "method": supp.method, "semantics": semantics,
               "safe_records_violating_k": int(safe_violations), "weights": weights,
+              "never_suppress": list(fixed), "dropped": list(dropped), "design_columns": list(design),
+              "on_inference": on_inference,
+              "inference_suppressed": {c: int(suppressed[c].sum()) for c in suppressed.columns if c not in qis},
               "seconds": time.perf_counter() - t0}
     # the key source names where the key came from (env var / file path), never the key
     return AnonymisedData(data=out, suppressed=suppressed, log=log, info_loss=info_loss,
                           risk_before=risk_before, risk_after=risk_after, value_labels=value_labels,
-                          parameters=params)
+                          parameters=params, inference=inference)
+
+
+def _resuppress(C, sizes, costs, mask, fixed_idx, k, l, sens_enc) -> np.ndarray:
+    """Restore k and l after extra suppressions (the heuristic repair, within cells of fixed QIs)."""
+    n, q = C.shape
+    if not fixed_idx:
+        return _repair(C, sizes, costs, mask, k, l, sens_enc)
+    free = np.asarray([j for j in range(q) if j not in fixed_idx], dtype=np.int64)
+    cell, n_cells = dense(combine_codes([C[:, j] for j in fixed_idx], [int(sizes[j]) for j in fixed_idx], n))
+    order = np.argsort(cell, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(cell, minlength=n_cells))]
+    out = mask.copy()
+    for c in range(n_cells):  # loop over cells of the never-suppressed variables; vectorised inside
+        rows = np.sort(order[bounds[c]:bounds[c + 1]])
+        sub = np.zeros(rows.size, dtype=np.int64)
+        for j, col in enumerate(free):
+            sub |= ((mask[rows] >> col) & 1) << j
+        sens_sub = [(codes[rows], m, missing[rows]) for codes, m, missing in sens_enc]
+        new = _repair(np.asarray(C[rows][:, free]), sizes[free], costs[free], sub, k, l, sens_sub)
+        for j, col in enumerate(free):
+            out[rows] |= ((new >> j) & 1) << col
+    return out
+
+
+def _design_inference(df, qis, level_values, chosen, C, sizes, costs, mask, released_x, protected_x, fixed_idx,
+                      k, eff_l, sens_enc, chance, pairs, supp):
+    """Suppress quasi-identifier values that released design (or sensitive) columns give back.
+
+    Simulates the whole inference check (other columns blanked as the policy would) and, for the
+    cases that involve a column that may not be blanked, suppresses the quasi-identifier in every
+    record where that column takes a revealing value; the heuristic then restores k and l.
+    """
+    from dataclasses import replace
+
+    from .inference import _find, _frame
+
+    n = len(df)
+    view = df[released_x].copy()
+    for v in qis:
+        view[v] = level_values[v][chosen.get(v, 0)].to_numpy()
+    forced = np.zeros(n, dtype=np.int64)
+    blanked: dict[str, np.ndarray] = {}
+    found: list[pd.DataFrame] = []
+    start = mask
+    for _ in range(20):  # rounds (a few in practice)
+        bits = {v: ((mask >> j) & 1).astype(bool) for j, v in enumerate(qis)}
+        leaks = _find(view, qis, bits, released_x, blanked, pairs, chance, k)
+        if not leaks:
+            break
+        ordinary = [x for x in leaks if not any(m in protected_x for m in x.members)]
+        if ordinary:
+            found.append(_frame(ordinary))
+        for x in ordinary:  # what the policy will blank
+            for c in x.members:
+                blanked.setdefault(c, np.zeros(n, dtype=bool))[x.rows] = True
+        leaks = [x for x in leaks if any(m in protected_x for m in x.members)]
+        if not leaks:
+            continue
+        add = np.zeros(n, dtype=np.int64)
+        for x in leaks:  # loop over cases; vectorised over records
+            j = qis.index(x.reveals)
+            if j in fixed_idx:
+                raise DisclosureError(
+                    f"the design column {x.column!r} gives back the never-suppressed {x.reveals!r}: internal "
+                    "error, please report this")
+            hit = np.zeros(n, dtype=bool)
+            for c in x.members:
+                if c in protected_x:
+                    col = view[c]
+                    hit |= col.isin(pd.unique(col.iloc[x.rows])).to_numpy()
+            add[hit] |= np.int64(1) << j
+        new = add & ~mask
+        if not new.any():
+            break
+        forced |= new
+        mask = _resuppress(C, sizes, costs, mask | add, fixed_idx, k, eff_l, sens_enc)
+    if _failing(C, sizes, mask, k, eff_l, sens_enc).any():
+        raise DisclosureError("internal error: k/l failed after the design-column suppression; nothing was "
+                              "released — please report this")
+    if mask is not start:
+        cost = float(_mask_cost(mask, costs).sum())
+        supp = replace(supp, suppressed_values=int(_popcount(mask).sum()), cost=cost, optimal=False,
+                       gap=0.0 if cost == 0 else max(0.0, (cost - supp.lower_bound) / cost),
+                       status=supp.status + "; further suppression where design columns gave values back")
+    if found:  # what was blanked on the way, for the report (round 0)
+        blanked["__report__"] = pd.concat(found, ignore_index=True)
+    return mask, forced, supp, blanked
+
+
+def _leak_text(x) -> str:
+    return f"{x.column!r} gives back {x.reveals!r} in {x.rows.size} record(s)"
+
+
+def _inference_step(out, qis, supp_frame, design, sens, on_inference, pairs, g, chance, k, pre_blanked=None):
+    """Find suppressed values that released non-quasi-identifier columns give back; apply the policy.
+
+    Returns the (possibly further blanked) data, the suppression flags (QIs plus blanked columns),
+    the report frame and the log entries. Raises DisclosureError for design or sensitive columns,
+    for ``on_inference="error"``, and when blanking cannot stop a leak.
+    """
+    from .inference import INFERENCE_COLUMNS, _find, _frame
+
+    qis = list(qis)
+    supp = {q: np.asarray(supp_frame[q], dtype=bool) for q in qis}
+    released = [c for c in out.columns if c not in qis]
+    blanked: dict[str, np.ndarray] = {}
+    reports, log_parts = [], []
+
+    def blank(c, rows, reason):
+        b = blanked.setdefault(c, np.zeros(len(out), dtype=bool))
+        rows = rows[~b[rows]]
+        if rows.size == 0:
+            return False
+        b[rows] = True
+        col = out[c]
+        log_parts.append(pd.DataFrame({
+            "row": rows.astype(np.int64), "column": c,
+            "old_value": pd.Series(col.to_numpy(dtype=object)[rows], dtype=object), "new_value": None,
+            "reason": reason, "rule": _RULE_INFER, "group": g[rows].astype(np.int64), "cost": 0.0}))
+        if pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            col = col.astype("float64")
+        out[c] = col.mask(pd.Series(b, index=out.index))
+        return True
+
+    pre_blanked = dict(pre_blanked or {})
+    pre_report = pre_blanked.pop("__report__", None)
+    if pre_report is not None and len(pre_report):
+        reports.append(pre_report.groupby(["column", "reveals"], sort=False, as_index=False).agg(
+            rows_affected=("rows_affected", "max"), values_recoverable=("values_recoverable", "max"),
+            revealing_values=("revealing_values", "max")).assign(round=0, action="suppressed"))
+    for c, b in pre_blanked.items():  # found while suppressing for the design columns
+        blank(c, np.flatnonzero(b), "gives back a suppressed quasi-identifier value (found while suppressing "
+                                    "where design columns gave values back)")
+    clean = False
+    for round_ in range(1, 11):  # loop over rounds (blanking rarely needs more than one or two)
+        leaks = _find(out, qis, supp, released, blanked, pairs, chance, k)
+        if not leaks:
+            clean = True  # this search on the file as it will be returned is the re-check
+            break
+        frame = _frame(leaks)
+        frame["round"] = round_
+        frame["action"] = "ignored" if on_inference == "ignore" else "suppressed"
+        reports.append(frame)
+        if on_inference == "ignore":
+            break
+        protected = [x for x in leaks if any(m in design or m in sens for m in x.members)]
+        if on_inference == "error" or protected:
+            bad = protected or leaks
+            first = bad[0]
+            col = next(m for m in first.members if m in design or m in sens) if protected else first.members[0]
+            cases = "; ".join(_leak_text(x) for x in bad[:8]) + (f"; and {len(bad) - 8} more" if len(bad) > 8 else "")
+            if protected and col in design:
+                why = (f"the design column {col!r} cannot be blanked (estimation needs it in every record), so "
+                       "nothing was released")
+                fixes = (f"declare {first.reveals!r} never suppressed (never_suppress=[...]; [disclosure] "
+                         f"never_suppress in the spec) so that k is reached by suppressing other variables; or "
+                         f"release variance units that do not follow {first.reveals!r} instead of {col!r} "
+                         "(pseudo-strata/PSUs) and pseudonymise PSU codes; or drop "
+                         f"{col!r} (drop=[...]) if the release does not need it")
+            elif protected:
+                why = (f"the sensitive variable {col!r} is never blanked (its answers are what the file is for), "
+                       "so nothing was released")
+                fixes = (f"declare {first.reveals!r} never suppressed (never_suppress=[...]); or declare the "
+                         f"variable that routes {col!r} a quasi-identifier; or drop {col!r} (drop=[...])")
+            else:
+                why = "on_inference='error', so nothing was released"
+                fixes = ("use on_inference='suppress' to blank those columns in the records concerned; or declare "
+                         "the column a quasi-identifier, or drop it (drop=[...]); or declare the quasi-identifier "
+                         "never suppressed (never_suppress=[...])")
+            raise DisclosureError(
+                f"suppressed values can be read back from other released columns: {cases} (on the records "
+                f"where the quasi-identifier is published, each value involved occurs with a single value of "
+                f"it). {why[0].upper() + why[1:]}. Fix: {fixes}.")
+        new_any = False
+        for x in leaks:  # loop over (column, quasi-identifier) cases; vectorised over records
+            for c in x.members:
+                new_any |= blank(c, x.rows, f"gives back the suppressed {x.reveals!r}: on the records where "
+                                            f"{x.reveals!r} is published this value of {x.column!r} occurs with a "
+                                            "single value of it")
+        if not new_any:
+            raise DisclosureError(
+                "suppressed values can be read back from the blanks of other columns: "
+                + "; ".join(_leak_text(x) for x in leaks[:8])
+                + ". Nothing was released. Declare those columns quasi-identifiers, drop them (drop=[...]) or "
+                  "declare the quasi-identifier never suppressed (never_suppress=[...])")
+    else:
+        raise DisclosureError("suppressed values could still be read back from other columns after 10 rounds of "
+                              "blanking; nothing was released — declare those columns quasi-identifiers or drop them")
+    # ---- re-check (the same test as the public gs.disclosure.inferable on the result)
+    if on_inference != "ignore" and not clean and _find(out, qis, supp, released, blanked, pairs, chance, k):
+        raise DisclosureError("internal error: the inference re-check failed; nothing was released — please "
+                              "report this")
+    flags = dict(supp_frame)
+    for c, b in blanked.items():
+        if b.any():
+            flags[c] = b
+    inference = (pd.concat(reports, ignore_index=True) if reports
+                 else _frame([]).assign(round=pd.Series(dtype=np.int64), action=pd.Series(dtype=object)))
+    return out, flags, inference, log_parts
 
 
 def _heuristic(C, sizes, costs, n, k) -> np.ndarray:
@@ -1272,6 +1627,90 @@ def _local_suppression(C, sizes, costs, g, G, n_g, n, k, eff_l, sens_enc, small_
         raise DisclosureError("internal error: the anonymised file failed its own k/l re-check; nothing "
                               "was released — please report this")
 
+    return mask_k, mask, rule_k, supp
+
+
+_MAX_FIXED_CELLS = 1000
+
+
+def _plain(x) -> str:
+    x = x.item() if isinstance(x, np.generic) else x
+    return f"{int(x)}" if isinstance(x, float) and x.is_integer() else repr(x)
+
+
+def _local_suppression_fixed(C, sizes, costs, fixed_idx, qis, df, k, eff_l, sens, sens_enc, t_ls, *, method,
+                             milp_max_records, milp_max_rare, max_pattern_size, time_limit, node_limit, max_vars):
+    """Local suppression that never touches the quasi-identifiers in ``fixed_idx``.
+
+    The records are split by the combination of the never-suppressed values (a *cell*); within each
+    cell the other quasi-identifiers are suppressed by :func:`_local_suppression` (integer programme or
+    heuristic, l-diversity repair, pool), since a published key is always inside one cell. The loop
+    runs over cells (a handful: e.g. province × urban), each vectorised over its records.
+    """
+    n, q = C.shape
+    free = np.asarray([j for j in range(q) if j not in fixed_idx], dtype=np.int64)
+    cell, n_cells = dense(combine_codes([C[:, j] for j in fixed_idx], [int(sizes[j]) for j in fixed_idx], n))
+    if n_cells > _MAX_FIXED_CELLS:
+        raise SpecError(f"never_suppress splits the file into {n_cells} cells (combinations of "
+                        f"{', '.join(qis[j] for j in fixed_idx)}); at most {_MAX_FIXED_CELLS} are supported — "
+                        "recode those variables or let local suppression use some of them")
+    counts = np.bincount(cell, minlength=n_cells)
+    fixed_names = [qis[j] for j in fixed_idx]
+
+    def describe(c):
+        r = int(np.flatnonzero(cell == c)[0])
+        return ", ".join(f"{v} = {_plain(df[v].iloc[r])}" for v in fixed_names)
+
+    small_cells = np.flatnonzero(counts < k)
+    if small_cells.size:
+        raise DisclosureError(
+            f"with {', '.join(fixed_names)} never suppressed, {small_cells.size} combination(s) of their values "
+            f"have fewer than k = {k} records (e.g. {describe(small_cells[0])}: {counts[small_cells[0]]} records); "
+            "no suppression of the other variables can hide them — recode those variables (e.g. a coarser "
+            "geography) or allow local suppression to blank them")
+    order = np.argsort(cell, kind="stable")
+    bounds = np.r_[0, np.cumsum(counts)]
+    mask_k = np.zeros(n, dtype=np.int64)
+    mask = np.zeros(n, dtype=np.int64)
+    rule_k = np.empty(n, dtype=object)
+    Cf, sf, cf = np.asfortranarray(C[:, free]), sizes[free], costs[free]
+    parts = []
+    for c in range(n_cells):  # loop over cells of the never-suppressed variables; vectorised inside
+        rows = np.sort(order[bounds[c]:bounds[c + 1]])
+        m = rows.size
+        Cs = Cf[rows]
+        sub_sens = [(codes[rows], mm, missing[rows]) for codes, mm, missing in sens_enc]
+        for s_name, (codes, _, missing) in zip(sens, sub_sens):
+            if 0 < np.unique(codes[~missing]).size < eff_l:
+                raise DisclosureError(
+                    f"with {', '.join(fixed_names)} never suppressed, the records with {describe(c)} hold fewer "
+                    f"than l = {eff_l} distinct values of the sensitive variable {s_name!r}; no suppression of "
+                    "the other variables can make them l-diverse — recode those variables or allow local "
+                    "suppression to blank them")
+        gs_, Gs = dense(combine_codes([Cs[:, j] for j in range(free.size)], list(sf), m))
+        n_gs = np.bincount(gs_, minlength=Gs)
+        small = int((n_gs[gs_] < k).sum())
+        mk, ms, rk, sp = _local_suppression(
+            Cs, sf, cf, gs_, Gs, n_gs, m, k, eff_l, sub_sens, small, float(small * cf.min()), t_ls,
+            method=method, milp_max_records=milp_max_records, milp_max_rare=milp_max_rare,
+            max_pattern_size=max_pattern_size, time_limit=time_limit / n_cells, node_limit=node_limit,
+            max_vars=max_vars)
+        for j, col in enumerate(free):  # loop over variables: move each cell's bits to their place
+            mask_k[rows] |= ((mk >> j) & 1) << col
+            mask[rows] |= ((ms >> j) & 1) << col
+        rule_k[rows] = rk
+        parts.append(sp)
+    cost = float(sum(p.cost for p in parts))
+    bound = float(sum(p.lower_bound for p in parts))
+    methods = sorted({p.method for p in parts})
+    supp = SuppressionResult(
+        method="+".join(methods), suppressed_values=int(sum(p.suppressed_values for p in parts)), cost=cost,
+        lower_bound=bound, gap=0.0 if cost == 0 else max(0.0, (cost - bound) / cost),
+        optimal=all(p.optimal for p in parts), complete_patterns=all(p.complete_patterns for p in parts),
+        max_pattern_size=min(p.max_pattern_size for p in parts),
+        status=f"{n_cells} cells of never-suppressed {', '.join(fixed_names)}; "
+               f"{sum(p.optimal for p in parts)} solved to proven optimality",
+        seconds=time.perf_counter() - t_ls)
     return mask_k, mask, rule_k, supp
 
 

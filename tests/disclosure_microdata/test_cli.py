@@ -102,7 +102,11 @@ def test_example_survey_with_its_spec(tmp_path, monkeypatch):
     df, meta = pyreadstat.read_sav(str(out), user_missing=True)
     assert not {"full_name", "phone", "birth_date"} & set(df.columns)
     assert len(df) == 3136
-    qis = ["province", "district", "commune", "urban", "age", "ethnicity", "education", "marital"]
+    from gbvstats.spec import load_spec
+
+    disc = load_spec(root / "surveys/example/survey.toml").disclosure
+    qis = list(disc.quasi_identifiers)
+    assert not set(disc.drop) & set(df.columns)
     pub = df[qis].astype(str)
     assert pub.groupby(qis).size().min() >= 3
     assert meta.variable_value_labels["age"][-7.0] == "suppressed for confidentiality"

@@ -25,7 +25,7 @@ def test_example_spec_loads():
     assert spec.value_labels("province", "en")[92.0] == "Can Tho"
     assert spec.missing_codes == {8.0: "refused", 9.0: "don't know", 0.0: "not asked"}
     d = spec.disclosure
-    assert d.identifiers == ("full_name", "phone", "birth_date") and d.pseudonymise == ("resp_id",)
+    assert d.identifiers == ("full_name", "phone", "birth_date") and d.pseudonymise == ("resp_id", "commune")
     assert d.hierarchies["age"].kind == "bands" and d.hierarchies["age"].levels[1] == (15, 25, 35, 45, 55, 65)
     assert d.hierarchies["commune"].levels == ("district", "province")
     order = spec.derivation_order()

@@ -84,7 +84,8 @@ class ExclusionWarning(GbvstatsWarning):
     """Rows were excluded from an analysis; the count is also in the result's report."""
 
 
-def format_rows(rows: Iterable[int], *, limit: int = 10, base: int = 1) -> str:
+def format_rows(rows: Iterable[int], *, limit: int = 10, base: int = 1, noun: str = "row",
+                total: bool = True) -> str:
     """Describe row positions for an error message: ``"rows 3, 8, 11 (3 in all)"``.
 
     ``rows`` are 0-based positions; they are shown ``base``-based (1 = the first data row),
@@ -99,6 +100,10 @@ def format_rows(rows: Iterable[int], *, limit: int = 10, base: int = 1) -> str:
     base : int, default 1
         Number added to each position for display (1: the first data row is "row 1";
         2: a spreadsheet row whose line 1 holds the header).
+    noun : str, default "row"
+        What a position is called (``"line"`` for a line of a text file); pluralised with "s".
+    total : bool, default True
+        Always give the total count; with False it is given only when some positions are not shown.
 
     Returns
     -------
@@ -118,8 +123,8 @@ def format_rows(rows: Iterable[int], *, limit: int = 10, base: int = 1) -> str:
     rows = list(rows)
     n = len(rows)
     shown = ", ".join(str(int(r) + base) for r in rows[:limit])
-    more = f", … ({n} in all)" if n > limit else f" ({n} in all)"
-    word = "row" if n == 1 else "rows"
+    more = f", … ({n} in all)" if n > limit else (f" ({n} in all)" if total else "")
+    word = noun if n == 1 else noun + "s"
     return f"{word} {shown}{more}"
 
 

@@ -28,8 +28,8 @@ import pandas as pd
 
 from .errors import warn as _warn
 from .errors import DataError, DesignError, ExclusionWarning, SpecError, close_matches, format_rows
-from .intervals import check_method, confidence_interval as _ci, korn_graubard_interval
-from .reliability import NCHS, apply_rules, get_rules
+from .intervals import check_method, confidence_interval as _ci
+from .reliability import apply_rules, get_rules
 from .variance import domain_sums, taylor_variance
 
 __all__ = ["Estimates", "proportion", "mean", "total", "ratio", "FRAME_COLUMNS"]
@@ -556,11 +556,11 @@ def _blank_empty(n, lo, hi):
 
 def _flags(est: "Estimates", rules, n):
     lo, hi = est.ci_low, est.ci_high
-    if est.kind == "proportion" and rules is NCHS and not (
-            est.method == "korn-graubard-nchs" and est.level == 0.95):
-        # The NCHS standard judges a proportion by its 95% Korn-Graubard interval (n_eff capped at n),
-        # whatever interval is displayed: flags must not depend on the ci= chosen for the table.
-        lo, hi = korn_graubard_interval(est.estimate, est.se, est.df, est.n, 0.95, nchs=True)
+    judged_by = getattr(rules, "interval", None)
+    if est.kind == "proportion" and judged_by and judged_by != (est.method, est.level):
+        # the rule set judges by its own interval (NCHS: 95% Korn-Graubard), whatever ci= is displayed
+        lo, hi = _interval(judged_by[0], est.estimate, est.se, est.df, est.n, judged_by[1], est.kind,
+                           est.logit_se, est.glm_dispersion, est.glm_rows, est.glm_data)
         lo, hi = _blank_empty(n, lo, hi)
     cols = {
         "estimate": est.estimate, "se": est.se, "ci_low": lo, "ci_high": hi,

@@ -20,7 +20,8 @@ from typing import Any, Literal, Mapping, get_args
 import numpy as np
 import pandas as pd
 
-from .errors import ReadError, SpecError
+from .errors import GbvstatsWarning, ReadError, SpecError, format_rows
+from .errors import warn as _warn
 
 __all__ = ["read_survey", "read_raw", "FileMeta", "FORMATS", "UserMissing"]
 
@@ -262,7 +263,6 @@ def _warn_lost_letters(frame: pd.DataFrame, p: Path, first_line: int) -> None:
     """Warn where '?' stands inside words: the program that saved the file had no code for those letters."""
     import warnings
 
-    from .errors import GbvstatsWarning
 
     for name in frame.columns:
         col = frame[name]
@@ -271,10 +271,10 @@ def _warn_lost_letters(frame: pd.DataFrame, p: Path, first_line: int) -> None:
         hit = _regex(col, r"[\pL\pN]\?|\?[\pL\pN]")
         if hit.any():
             idx = np.flatnonzero(hit)
-            warnings.warn(f"{p}: column {name!r} has '?' inside words ({_lines(idx, first_line)}, e.g. "
-                          f"{col.iloc[idx[0]]!r}): letters were lost when the file was saved in an encoding "
-                          "without them (Windows-1252 has no Vietnamese); save it again as 'CSV UTF-8'",
-                          GbvstatsWarning, stacklevel=4)
+            lines = format_rows(idx, base=first_line, noun="line", total=False)
+            _warn(f"{p}: column {name!r} has '?' inside words ({lines}, e.g. {col.iloc[idx[0]]!r}): letters were "
+                  "lost when the file was saved in an encoding without them (Windows-1252 has no Vietnamese); "
+                  "save it again as 'CSV UTF-8'", GbvstatsWarning)
 
 
 _DECIMAL_COMMA = re.compile(r"(^|[;\n])\s*\"?[+-]?\d+(\.\d{3})*,\d+\"?\s*(?=[;\r\n]|$)")
@@ -360,7 +360,6 @@ def _tidy(frame: pd.DataFrame, p: Path, where_header: str, first_data_line: int,
     """Drop empty columns without a header and wholly empty rows (with a warning); refuse data without a header."""
     import warnings
 
-    from .errors import GbvstatsWarning
 
     blank = pd.DataFrame({c: _blank(frame[c]) for c in frame.columns}, index=frame.index)
     unnamed = [c for c in frame.columns if str(c).startswith("Unnamed: ") or str(c).strip() == ""]
@@ -373,9 +372,9 @@ def _tidy(frame: pd.DataFrame, p: Path, where_header: str, first_data_line: int,
         first = pd.to_numeric(frame[headless[0]], errors="coerce").to_numpy(dtype="float64")
         n = len(frame)
         if n and (np.array_equal(first, np.arange(1, n + 1)) or np.array_equal(first, np.arange(n))):
-            warnings.warn(f"{p}: the first column has no name and holds the row numbers {int(first[0])}..."
-                          f"{int(first[-1])} (row names written by R's write.csv or pandas' to_csv); it was "
-                          "dropped", GbvstatsWarning, stacklevel=4)
+            _warn(f"{p}: the first column has no name and holds the row numbers {int(first[0])}..."
+                  f"{int(first[-1])} (row names written by R's write.csv or pandas' to_csv); it was dropped",
+                  GbvstatsWarning)
             frame = frame.drop(columns=[headless[0]])
             blank = blank.drop(columns=[headless[0]])
             headless = headless[1:]
@@ -383,15 +382,15 @@ def _tidy(frame: pd.DataFrame, p: Path, where_header: str, first_data_line: int,
         pos = [list(frame.columns).index(c) + 1 for c in headless]
         rows = np.flatnonzero(~blank[headless[0]].to_numpy())
         raise ReadError(f"{p}: column(s) {', '.join(map(str, pos))} hold values but have no name {where_header}"
-                        f" (first values in {_lines(rows, first_data_line, word)}); put the column names on one row: if a "
+                        f" (first values in {format_rows(rows, base=first_data_line, noun=word, total=False)}); put the column names on one row: if a "
                         "title or merged cells sit above them, give header_row = the row of the names "
                         "(read_survey argument, or header_row under [file] in the spec)"
                         + _header_hint(frame))
     empty = blank.all(axis=1).to_numpy()
     if empty.any():
         idx = np.flatnonzero(empty)
-        warnings.warn(f"{p}: {len(idx)} wholly empty row(s) were skipped ({_lines(idx, first_data_line, word)})",
-                      GbvstatsWarning, stacklevel=4)
+        skipped = format_rows(idx, base=first_data_line, noun=word, total=False)
+        _warn(f"{p}: {len(idx)} wholly empty row(s) were skipped ({skipped})", GbvstatsWarning)
         frame = frame.loc[~empty].reset_index(drop=True)
     if not len(frame):
         raise ReadError(f"{p}: the file has column names but no data rows; export the data again")
@@ -404,11 +403,6 @@ def _blank(col: pd.Series) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_datetime64_any_dtype(col):
         out |= (col.astype("str").str.strip() == "").fillna(False).to_numpy(dtype=bool)
     return out
-
-
-def _lines(idx: np.ndarray, first: int, word: str = "line") -> str:
-    shown = ", ".join(str(int(i) + first) for i in idx[:10])
-    return f"{word}{'s' if len(idx) > 1 else ''} {shown}" + (f", … ({len(idx)} in all)" if len(idx) > 10 else "")
 
 
 def _header_hint(frame: pd.DataFrame) -> str:

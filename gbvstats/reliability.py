@@ -82,6 +82,10 @@ class RuleSet:
     ----------
     name : str
     rules : tuple of Rule
+    interval : (str, float), optional
+        The interval the rules judge a proportion by, as ``(method, level)``, whatever interval the
+        estimate displays (NCHS: ``("korn-graubard-nchs", 0.95)``, as the standard defines its widths).
+        None: the displayed interval.
 
     See Also
     --------
@@ -106,6 +110,7 @@ class RuleSet:
 
     name: str
     rules: tuple[Rule, ...]
+    interval: tuple[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,7 @@ NCHS = RuleSet(
         Rule("nchs_df", "df < 8", "review", "fewer than 8 design degrees of freedom"),
         Rule("nchs_zero_full", "(estimate <= 0) | (estimate >= 1)", "review", "estimate is 0% or 100%"),
     ),
+    interval=("korn-graubard-nchs", 0.95),  # Parker et al. (2017) define the widths on this interval
 )
 
 DHS = RuleSet(

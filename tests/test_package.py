@@ -94,3 +94,17 @@ def test_table_building_blocks_are_public():
     import gbvstats as gs
 
     assert gs.Column is gs.tables.Column and callable(gs.render.to_markdown)
+
+
+def test_reader_warnings_point_at_the_users_call(tmp_path):
+    import warnings
+
+    import gbvstats as gs
+
+    src = tmp_path / "s.csv"
+    src.write_text("w,y\n1,1\n2,0\n,\n,\n", encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gs.read_survey(src)
+    mine = [w for w in caught if issubclass(w.category, gs.errors.GbvstatsWarning)]
+    assert mine and all(w.filename == __file__ for w in mine), [(w.filename, w.lineno, str(w.message)) for w in mine]

@@ -162,11 +162,6 @@ def _read(args):
     return frame, meta, None, None, []
 
 
-# --------------------------------------------------------------------------------------------
-# writers: gbvstats.disclosure.export (kept importable from here)
-
-from ..disclosure.export import microdata_bytes  # noqa: E402,F401
-
 
 def report_markdown(result) -> str:
     """Risk before/after, information loss and how suppression went; no record-level values."""
